@@ -1,0 +1,3 @@
+//! The agent task.
+pub struct Agent;
+pub struct AgentHandle;

@@ -1,0 +1,346 @@
+//! The configuration: types, defaults, and parsing with errors that name the file, line and key.
+//!
+//! Every section denies unknown keys, so a typo is an error that says where it is rather than a
+//! setting silently ignored. Where the file lives and how the environment overrides it is the
+//! binary's business; this module only turns text into a [`Config`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Which provider entry (or built-in preset) to use; empty means "first configured, else mock".
+    pub provider: String,
+    /// Overrides the provider entry's model when not empty.
+    pub model: String,
+    /// Model round trips allowed in one turn.
+    pub max_steps: u32,
+    /// The system prompt; empty means the built-in one.
+    pub system_prompt: String,
+    /// Provider entries by name. A name matching a preset (`openai`, `groq`, `ollama`,
+    /// `openrouter`, `mock`) inherits the preset's values.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    pub tools: ToolsConfig,
+    pub sandbox: SandboxConfig,
+    pub store: StoreConfig,
+    pub ui: UiConfig,
+    pub budget: BudgetConfig,
+    pub reliability: ReliabilityConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            provider: String::new(),
+            model: String::new(),
+            max_steps: 25,
+            system_prompt: String::new(),
+            providers: BTreeMap::new(),
+            tools: ToolsConfig::default(),
+            sandbox: SandboxConfig::default(),
+            store: StoreConfig::default(),
+            ui: UiConfig::default(),
+            budget: BudgetConfig::default(),
+            reliability: ReliabilityConfig::default(),
+        }
+    }
+}
+
+/// One provider entry. Empty fields take the preset's value where the entry's name is a preset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// `openai` (any OpenAI-compatible API) or `mock`.
+    pub kind: String,
+    pub base_url: String,
+    /// The environment variable holding the key; empty for keyless servers (Ollama, llama.cpp).
+    pub api_key_env: String,
+    pub model: String,
+    /// Extra HTTP headers sent with every request (OpenRouter's X-Title, a proxy's auth, ...).
+    pub headers: BTreeMap<String, String>,
+    /// For `mock`: a script of turns (TOML); empty uses the built-in rules.
+    pub script: String,
+    /// Context window of the model in tokens, when the price table does not know it.
+    pub context_window: Option<u64>,
+}
+
+/// How tools run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToolsConfig {
+    /// Absolute path of the Python interpreter; empty finds one at start-up.
+    pub python: String,
+    /// Wall-clock limit of one tool call in seconds.
+    pub timeout_secs: u64,
+    /// Output kept per call; the rest is cut with a marker saying how much.
+    pub max_output_bytes: usize,
+    /// `never`, `on-risk` or `always`.
+    pub approval: String,
+    /// The directory tools are confined to; empty means the current directory.
+    pub workdir: String,
+}
+
+impl Default for ToolsConfig {
+    fn default() -> Self {
+        Self {
+            python: String::new(),
+            timeout_secs: 30,
+            max_output_bytes: 1024 * 1024,
+            approval: "on-risk".into(),
+            workdir: String::new(),
+        }
+    }
+}
+
+/// The OS sandbox around tool processes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Refuse to run tools when the kernel cannot confine them (else run with a loud warning).
+    pub require: bool,
+    /// Let tool processes reach the network.
+    pub network: bool,
+    pub memory_mb: u64,
+    pub cpu_secs: u64,
+    pub max_processes: u64,
+    pub max_file_mb: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            require: true,
+            network: false,
+            memory_mb: 1024,
+            cpu_secs: 60,
+            max_processes: 64,
+            max_file_mb: 256,
+        }
+    }
+}
+
+/// Persistence.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Where the database lives; empty means the platform data directory.
+    pub data_dir: String,
+    /// Ask the model for a short session title (one cheap call) instead of using the prompt.
+    pub model_titles: bool,
+}
+
+/// The terminal interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    /// A theme name from assets/themes.
+    pub theme: String,
+    pub mouse: bool,
+    pub show_trace: bool,
+    /// Key overrides: action name -> key (e.g. `toggle_trace = "ctrl-t"`).
+    pub keys: BTreeMap<String, String>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            theme: "default".into(),
+            mouse: true,
+            show_trace: true,
+            keys: BTreeMap::new(),
+        }
+    }
+}
+
+/// Spending limits in dollars; absent means no limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetConfig {
+    pub session_usd: Option<f64>,
+    pub day_usd: Option<f64>,
+    pub month_usd: Option<f64>,
+    /// Warn when this fraction of a limit is spent.
+    pub warn_at: f64,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        Self {
+            session_usd: None,
+            day_usd: None,
+            month_usd: None,
+            warn_at: 0.8,
+        }
+    }
+}
+
+/// Timeouts and retries of provider calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReliabilityConfig {
+    pub connect_timeout_secs: u64,
+    pub first_token_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub max_retries: u32,
+    /// Wall-clock limit of one turn in seconds (0: none).
+    pub turn_timeout_secs: u64,
+}
+
+impl Default for ReliabilityConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout_secs: 10,
+            first_token_timeout_secs: 120,
+            idle_timeout_secs: 60,
+            max_retries: 3,
+            turn_timeout_secs: 0,
+        }
+    }
+}
+
+/// A configuration that could not be read, with where and what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_col(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.max_steps == 0 {
+            return Err("max_steps must be at least 1".into());
+        }
+        if !matches!(self.tools.approval.as_str(), "never" | "on-risk" | "always") {
+            return Err(format!(
+                "tools.approval is {:?}: use \"never\", \"on-risk\" or \"always\"",
+                self.tools.approval
+            ));
+        }
+        for (name, entry) in &self.providers {
+            if !matches!(entry.kind.as_str(), "" | "openai" | "mock") {
+                return Err(format!(
+                    "providers.{name}.kind is {:?}: use \"openai\" (any OpenAI-compatible API) \
+                     or \"mock\"",
+                    entry.kind
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_text_is_the_default() {
+        let c = Config::parse("", Path::new("c.toml")).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.max_steps, 25);
+    }
+
+    #[test]
+    fn embedded_default_file_parses() {
+        let text = include_str!("../../../config/default.toml");
+        Config::parse(text, Path::new("config/default.toml")).unwrap();
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let text = "max_steps = 3\n\n[tools]\ntimeout_secs = 5\ntimout = 3\n";
+        let err = Config::parse(text, Path::new("/x/config.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("/x/config.toml:5:"), "{msg}");
+        assert!(msg.contains("timout"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_line() {
+        let text = "provider = \"groq\"\nmax_steps = \"many\"\n";
+        let msg = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(msg.starts_with("c.toml:2:"), "{msg}");
+    }
+
+    #[test]
+    fn invalid_values_are_explained() {
+        let msg = Config::parse("[tools]\napproval = \"sometimes\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("on-risk"), "{msg}");
+        let msg = Config::parse("[providers.x]\nkind = \"anthropic\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("providers.x.kind"), "{msg}");
+    }
+
+    #[test]
+    fn provider_entries_parse() {
+        let text = r#"
+provider = "groq"
+[providers.groq]
+model = "llama-3.3-70b-versatile"
+[providers.local]
+kind = "openai"
+base_url = "http://127.0.0.1:8080/v1"
+headers = { "X-Title" = "llm-repl" }
+"#;
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(c.providers["groq"].model, "llama-3.3-70b-versatile");
+        assert_eq!(c.providers["local"].headers["X-Title"], "llm-repl");
+    }
+}

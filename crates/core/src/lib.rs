@@ -1,0 +1,16 @@
+//! The agent: the reason-act-observe loop and the contracts it runs on.
+//!
+//! This crate owns the agent task (Op in, Event out), context building, the config types, and
+//! the [`Provider`] and [`Tool`] traits that the providers and tools crates implement. It must
+//! never name a provider SDK, a terminal library or a process sandbox: those live behind the
+//! traits, so the loop can be tested with scripted fakes.
+
+pub mod agent;
+pub mod config;
+pub mod provider;
+pub mod tool;
+
+pub use agent::{Agent, AgentHandle};
+pub use config::Config;
+pub use provider::{ChatRequest, Provider, ProviderError, ProviderErrorKind, StreamItem};
+pub use tool::{OutputSink, Tool, ToolContext, ToolOutcome, ToolRegistry, ToolSpec};

@@ -1,0 +1,106 @@
+//! The contract every model provider implements: one streaming chat call.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use llm_repl_protocol::{Message, Usage};
+
+use crate::tool::ToolSpec;
+
+/// One model call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub tools: Vec<ToolSpec>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+}
+
+/// One piece of a streamed answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    Text(String),
+    /// A piece of a tool call. Calls arrive split across chunks and interleaved by `index`; `id`
+    /// and `name` come once (usually first), `arguments` in pieces to be concatenated.
+    ToolCallDelta {
+        index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    },
+    Usage(Usage),
+    /// The provider's finish reason (`stop`, `tool_calls`, `length`, ...).
+    Finish(String),
+}
+
+/// Why a provider call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderErrorKind {
+    /// No connection could be made (wrong base_url, server down, DNS).
+    Connect,
+    /// The server answered with an HTTP error status.
+    Http { status: u16 },
+    /// The key was missing or refused.
+    Auth,
+    /// The stream broke or sent something undecodable after it started.
+    Stream,
+    /// No answer in time.
+    Timeout,
+    /// Anything else (bad config, unsupported request).
+    Other,
+}
+
+/// A provider failure, with a message fit to show the user in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub kind: ProviderErrorKind,
+    pub message: String,
+    /// A server's Retry-After, where it sent one.
+    pub retry_after: Option<Duration>,
+}
+
+impl ProviderError {
+    pub fn new(kind: ProviderErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Whether trying the same request again may succeed (429, 5xx, timeouts, connection
+    /// failures, broken streams).
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            ProviderErrorKind::Http { status } => status == 429 || status >= 500,
+            ProviderErrorKind::Connect | ProviderErrorKind::Timeout | ProviderErrorKind::Stream => {
+                true
+            }
+            ProviderErrorKind::Auth | ProviderErrorKind::Other => false,
+        }
+    }
+}
+
+/// A stream of answer pieces.
+pub type ChatStream = BoxStream<'static, Result<StreamItem, ProviderError>>;
+
+/// A model behind some API.
+pub trait Provider: Send + Sync {
+    /// The configured entry's name (`openai`, `groq`, `mock`, ...).
+    fn name(&self) -> &str;
+
+    /// The model used when a request does not name one.
+    fn default_model(&self) -> &str;
+
+    /// True for the offline mock: frontends must label it.
+    fn is_mock(&self) -> bool {
+        false
+    }
+
+    /// Starts one streaming call. Errors before the first item (connect, HTTP status) come from
+    /// the future; errors after it from the stream.
+    fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>>;
+}

@@ -1,0 +1,136 @@
+//! The contract every tool implements, and the registry the agent looks tools up in.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use llm_repl_protocol::{CallId, Finding, OutputStream, ToolStatus};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What the model is told about a tool: its name, what it does, and a JSON schema of its
+/// arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: serde_json::Value,
+}
+
+/// Where a running tool sends its output as it arrives. Cheap to clone; sending never blocks
+/// and never fails loudly (a frontend that went away must not stop a tool).
+#[derive(Debug, Clone)]
+pub struct OutputSink {
+    tx: mpsc::UnboundedSender<(OutputStream, String)>,
+}
+
+impl OutputSink {
+    pub fn new(tx: mpsc::UnboundedSender<(OutputStream, String)>) -> Self {
+        Self { tx }
+    }
+
+    /// A sink that drops everything (tests, background calls).
+    pub fn discard() -> Self {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        Self { tx }
+    }
+
+    pub fn send(&self, stream: OutputStream, chunk: impl Into<String>) {
+        let _ = self.tx.send((stream, chunk.into()));
+    }
+}
+
+/// Everything a tool gets for one call besides its arguments.
+#[derive(Debug, Clone)]
+pub struct ToolContext {
+    pub call_id: CallId,
+    /// Cancelled when the user interrupts: a tool must stop (and kill its processes) promptly.
+    pub cancel: CancellationToken,
+    pub output: OutputSink,
+    /// The workspace the tool is confined to.
+    pub workdir: PathBuf,
+    /// The session the call belongs to (persistent interpreters are kept per session).
+    pub session_id: String,
+}
+
+/// The end of one tool call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOutcome {
+    pub status: ToolStatus,
+    /// The observation the model sees.
+    pub content: String,
+}
+
+impl ToolOutcome {
+    pub fn ok(content: impl Into<String>) -> Self {
+        Self {
+            status: ToolStatus::Ok,
+            content: content.into(),
+        }
+    }
+
+    pub fn error(content: impl Into<String>) -> Self {
+        Self {
+            status: ToolStatus::Error,
+            content: content.into(),
+        }
+    }
+}
+
+/// A tool's static view of one call before it runs: the findings drive the approval policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Assessment {
+    pub findings: Vec<Finding>,
+    /// Set when the call should be approved under the `on-risk` policy, with the reason.
+    pub needs_approval: Option<String>,
+}
+
+/// A capability the model can call.
+pub trait Tool: Send + Sync {
+    fn spec(&self) -> ToolSpec;
+
+    /// Static analysis of a call before it runs (syntax, risk). The default finds nothing.
+    fn assess(&self, _args: &serde_json::Value) -> Assessment {
+        Assessment::default()
+    }
+
+    /// Runs one call. Must return when `ctx.cancel` fires, with status `Interrupted`.
+    fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome>;
+}
+
+/// The tools the agent offers, by name.
+#[derive(Clone, Default)]
+pub struct ToolRegistry {
+    tools: BTreeMap<String, Arc<dyn Tool>>,
+}
+
+impl std::fmt::Debug for ToolRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.tools.keys()).finish()
+    }
+}
+
+impl ToolRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a tool; a later tool of the same name replaces the earlier one.
+    pub fn register(&mut self, tool: Arc<dyn Tool>) {
+        self.tools.insert(tool.spec().name, tool);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
+        self.tools.get(name)
+    }
+
+    pub fn specs(&self) -> Vec<ToolSpec> {
+        self.tools.values().map(|t| t.spec()).collect()
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.tools.keys().map(String::as_str).collect()
+    }
+}

@@ -1,0 +1,208 @@
+//! Events: what the agent tells a frontend.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CallId, CostReport, Message, Role, SessionId, ToolCall, ToolResult, Usage};
+
+/// Turns are numbered from 1 within an agent's lifetime.
+pub type TurnId = u64;
+
+/// Why a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model answered without asking for a tool.
+    Completed,
+    /// The user interrupted; what was produced so far is kept.
+    Interrupted,
+    /// The step limit was hit.
+    MaxSteps,
+    /// A budget would have been crossed; no request was sent.
+    Budget,
+    /// The provider failed after retries (an `Error` event says why).
+    Failed,
+}
+
+/// Which stream of a tool process a chunk came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+    /// Lines from the runner itself (sandbox warnings, restarts, truncation markers).
+    Info,
+}
+
+/// Where a tool call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    Running,
+    Ok,
+    Error,
+    TimedOut,
+    Interrupted,
+    Denied,
+}
+
+/// How worrying a finding of the risk analysis is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskLevel {
+    Low,
+    Medium,
+    High,
+}
+
+/// One finding of the static risk analysis of a tool call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub level: RiskLevel,
+    /// A short stable code, e.g. `import-subprocess`.
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+/// A tool call waiting for the user's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    pub call: ToolCall,
+    pub findings: Vec<Finding>,
+    /// Why approval is needed, in one sentence.
+    pub reason: String,
+}
+
+/// One tool execution as stored, for rebuilding a trace on resume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolRun {
+    pub call: ToolCall,
+    pub status: ToolStatus,
+    pub duration_ms: u64,
+    /// Everything the process printed (capped), streams interleaved as they came.
+    pub output: String,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
+
+/// What a frontend needs to label the current session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub title: String,
+    pub provider: String,
+    pub model: String,
+    /// True for the offline mock provider: it must be labelled as such wherever the model shows.
+    pub mock: bool,
+    #[serde(default)]
+    pub context_window: Option<u64>,
+}
+
+/// One line of the history browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: SessionId,
+    pub title: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    pub provider: String,
+    pub model: String,
+    pub messages: u64,
+    pub usage: Usage,
+    pub cost_usd: Option<f64>,
+}
+
+/// One full-text search result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub session_id: SessionId,
+    pub session_title: String,
+    pub seq: u64,
+    pub role: Role,
+    pub snippet: String,
+    /// Byte ranges within `snippet` that matched the query.
+    pub highlights: Vec<(usize, usize)>,
+    pub score: f32,
+}
+
+/// Severity of a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+/// One report from the agent to a frontend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A new (empty) session became current.
+    SessionStarted { info: SessionInfo },
+    /// A stored session became current; frontends rebuild their view from this.
+    SessionLoaded {
+        info: SessionInfo,
+        messages: Vec<Message>,
+        tool_runs: Vec<ToolRun>,
+    },
+    TurnStarted { turn: TurnId, prompt: String },
+    /// One model round trip of a turn begins (steps count from 1).
+    StepStarted { turn: TurnId, step: u32 },
+    /// Streamed assistant text.
+    TextDelta { turn: TurnId, text: String },
+    /// The assistant's message of one step, complete and persisted.
+    AssistantMessage { turn: TurnId, message: Message },
+    /// A tool call is about to run (after validation and approval).
+    ToolCallStarted { turn: TurnId, call: ToolCall },
+    /// Output of a running tool, as it arrives.
+    ToolOutput {
+        call_id: CallId,
+        stream: OutputStream,
+        chunk: String,
+    },
+    ApprovalRequested { request: ApprovalRequest },
+    /// A tool call ended; `result` is what the model will observe.
+    ToolCallFinished {
+        call_id: CallId,
+        status: ToolStatus,
+        duration_ms: u64,
+        result: ToolResult,
+    },
+    /// Tokens and money after a model call.
+    Usage {
+        turn: TurnId,
+        model: String,
+        /// This call.
+        usage: Usage,
+        /// The turn so far.
+        turn_usage: Usage,
+        /// The session so far.
+        session_usage: Usage,
+        cost: CostReport,
+        /// Tokens of the context sent with this call, for the fill gauge.
+        context_tokens: u64,
+        context_window: Option<u64>,
+        /// Spent and limit of the tightest budget, when budgets exist.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget: Option<(f64, f64)>,
+    },
+    TurnFinished {
+        turn: TurnId,
+        reason: FinishReason,
+    },
+    SessionList {
+        sessions: Vec<SessionSummary>,
+        total: usize,
+    },
+    SearchResults { query: String, hits: Vec<SearchHit> },
+    Exported { id: SessionId, path: String },
+    /// Plain text for the user (stats tables, retries, route choices, warnings).
+    Notice { level: NoticeLevel, text: String },
+    /// Something failed that the user must know about.
+    Error { message: String },
+    /// The agent task stopped (after `Op::Shutdown` or a fatal error).
+    ShutdownComplete,
+}

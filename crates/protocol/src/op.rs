@@ -1,0 +1,66 @@
+//! Operations: what a frontend asks of the agent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CallId, SessionId};
+
+/// The user's answer to an [`crate::Event::ApprovalRequested`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalDecision {
+    /// Run this call.
+    Approve,
+    /// Run this call and every later one of the same tool and risk in this session.
+    ApproveForSession,
+    /// Do not run it; the model is told it was denied.
+    Deny,
+}
+
+/// Transcript formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Markdown,
+    Json,
+}
+
+/// One request from a frontend to the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Start a turn with this user prompt.
+    Submit { text: String },
+    /// Stop the running turn: the provider stream and every running tool.
+    Interrupt,
+    /// Answer an approval request.
+    Approval {
+        call_id: CallId,
+        decision: ApprovalDecision,
+    },
+    /// Leave the current session and start an empty one.
+    NewSession,
+    /// Resume a stored session.
+    OpenSession { id: SessionId },
+    /// Page through stored sessions, newest first.
+    ListSessions { offset: usize, limit: usize },
+    /// Full-text search over stored messages and tool output.
+    Search { query: String, limit: usize },
+    RenameSession { id: SessionId, title: String },
+    DeleteSession { id: SessionId },
+    /// Write a transcript; `id` None means the current session, `path` None a default path.
+    Export {
+        id: Option<SessionId>,
+        format: ExportFormat,
+        path: Option<String>,
+    },
+    /// Switch the model of the current provider.
+    SetModel { model: String },
+    /// Switch to another configured provider.
+    SetProvider { provider: String },
+    /// Raise or set a budget limit in dollars (scope: "session", "day" or "month").
+    SetBudget { scope: String, limit_usd: f64 },
+    /// Ask for usage analytics over the last `days` days.
+    Stats { days: u32 },
+    /// Finish what is durable and stop the agent task.
+    Shutdown,
+}

@@ -1,0 +1,210 @@
+//! Every Op and Event survives JSON unchanged, and the wire names are the documented ones.
+
+use llm_repl_protocol::*;
+
+fn round<T>(value: &T) -> T
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let text = serde_json::to_string(value).expect("serialize");
+    serde_json::from_str(&text).expect("deserialize")
+}
+
+fn call() -> ToolCall {
+    ToolCall {
+        id: "call_1".into(),
+        name: "python".into(),
+        arguments: r#"{"code":"print(1)"}"#.into(),
+    }
+}
+
+#[test]
+fn ops_round_trip() {
+    let ops = vec![
+        Op::Submit { text: "hi\nthere".into() },
+        Op::Interrupt,
+        Op::Approval {
+            call_id: "c".into(),
+            decision: ApprovalDecision::ApproveForSession,
+        },
+        Op::NewSession,
+        Op::OpenSession { id: "s1".into() },
+        Op::ListSessions { offset: 0, limit: 50 },
+        Op::Search { query: "rust".into(), limit: 10 },
+        Op::RenameSession { id: "s".into(), title: "t".into() },
+        Op::DeleteSession { id: "s".into() },
+        Op::Export {
+            id: None,
+            format: ExportFormat::Markdown,
+            path: Some("/tmp/x.md".into()),
+        },
+        Op::SetModel { model: "gpt".into() },
+        Op::SetProvider { provider: "groq".into() },
+        Op::SetBudget { scope: "day".into(), limit_usd: 2.5 },
+        Op::Stats { days: 30 },
+        Op::Shutdown,
+    ];
+    for op in ops {
+        assert_eq!(round(&op), op);
+    }
+}
+
+#[test]
+fn op_wire_shape_is_tagged() {
+    let json = serde_json::to_value(Op::Submit { text: "x".into() }).unwrap();
+    assert_eq!(json["op"], "submit");
+    assert_eq!(json["text"], "x");
+}
+
+#[test]
+fn events_round_trip() {
+    let result = ToolResult {
+        call_id: "call_1".into(),
+        content: "1\n".into(),
+        is_error: false,
+    };
+    let info = SessionInfo {
+        id: "s".into(),
+        title: "t".into(),
+        provider: "mock".into(),
+        model: "mock".into(),
+        mock: true,
+        context_window: Some(8192),
+    };
+    let usage = Usage {
+        input: 10,
+        output: 5,
+        cached: 2,
+        reasoning: 0,
+        estimated: true,
+    };
+    let events = vec![
+        Event::SessionStarted { info: info.clone() },
+        Event::SessionLoaded {
+            info,
+            messages: vec![
+                Message::user("q"),
+                Message::assistant("", vec![call()]),
+                Message::tool(&result),
+            ],
+            tool_runs: vec![ToolRun {
+                call: call(),
+                status: ToolStatus::Ok,
+                duration_ms: 12,
+                output: "1\n".into(),
+                findings: vec![Finding {
+                    level: RiskLevel::High,
+                    code: "import-subprocess".into(),
+                    message: "imports subprocess".into(),
+                    line: Some(1),
+                }],
+            }],
+        },
+        Event::TurnStarted { turn: 1, prompt: "p".into() },
+        Event::StepStarted { turn: 1, step: 2 },
+        Event::TextDelta { turn: 1, text: "tok".into() },
+        Event::AssistantMessage {
+            turn: 1,
+            message: Message::assistant("done", vec![]),
+        },
+        Event::ToolCallStarted { turn: 1, call: call() },
+        Event::ToolOutput {
+            call_id: "call_1".into(),
+            stream: OutputStream::Stderr,
+            chunk: "warn\n".into(),
+        },
+        Event::ApprovalRequested {
+            request: ApprovalRequest {
+                call: call(),
+                findings: vec![],
+                reason: "writes a file".into(),
+            },
+        },
+        Event::ToolCallFinished {
+            call_id: "call_1".into(),
+            status: ToolStatus::TimedOut,
+            duration_ms: 5000,
+            result,
+        },
+        Event::Usage {
+            turn: 1,
+            model: "gpt-4o-mini".into(),
+            usage,
+            turn_usage: usage,
+            session_usage: usage,
+            cost: CostReport {
+                call_usd: Some(0.25),
+                turn_usd: Some(0.5),
+                session_usd: None,
+                today_usd: Some(1.0),
+            },
+            context_tokens: 10,
+            context_window: Some(128_000),
+            budget: Some((1.0, 5.0)),
+        },
+        Event::TurnFinished {
+            turn: 1,
+            reason: FinishReason::Interrupted,
+        },
+        Event::SessionList {
+            sessions: vec![SessionSummary {
+                id: "s".into(),
+                title: "t".into(),
+                created_ms: 1,
+                updated_ms: 2,
+                provider: "p".into(),
+                model: "m".into(),
+                messages: 3,
+                usage,
+                cost_usd: None,
+            }],
+            total: 1,
+        },
+        Event::SearchResults {
+            query: "q".into(),
+            hits: vec![SearchHit {
+                session_id: "s".into(),
+                session_title: "t".into(),
+                seq: 4,
+                role: Role::Tool,
+                snippet: "a q b".into(),
+                highlights: vec![(2, 3)],
+                score: 1.5,
+            }],
+        },
+        Event::Exported { id: "s".into(), path: "/tmp/s.md".into() },
+        Event::Notice {
+            level: NoticeLevel::Warn,
+            text: "retrying".into(),
+        },
+        Event::Error { message: "down".into() },
+        Event::ShutdownComplete,
+    ];
+    for event in events {
+        assert_eq!(round(&event), event);
+    }
+}
+
+#[test]
+fn event_wire_shape_is_tagged_and_tool_message_keeps_call_id() {
+    let json = serde_json::to_value(Event::TextDelta { turn: 3, text: "x".into() }).unwrap();
+    assert_eq!(json["event"], "text_delta");
+    assert_eq!(json["turn"], 3);
+    let msg = Message::tool(&ToolResult {
+        call_id: "abc".into(),
+        content: "out".into(),
+        is_error: false,
+    });
+    let json = serde_json::to_value(&msg).unwrap();
+    assert_eq!(json["role"], "tool");
+    assert_eq!(json["tool_call_id"], "abc");
+    assert!(json.get("tool_calls").is_none(), "empty tool_calls are omitted");
+}
+
+#[test]
+fn usage_sum_keeps_estimated_flag() {
+    let mut a = Usage { input: 1, output: 2, ..Usage::default() };
+    a.add(&Usage { input: 3, output: 4, cached: 1, reasoning: 0, estimated: true });
+    assert_eq!((a.input, a.output, a.cached, a.total()), (4, 6, 1, 10));
+    assert!(a.estimated);
+}
