@@ -312,7 +312,9 @@ mod tests {
     #[test]
     fn wrong_type_names_the_line() {
         let text = "provider = \"groq\"\nmax_steps = \"many\"\n";
-        let msg = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+        let msg = Config::parse(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(msg.starts_with("c.toml:2:"), "{msg}");
     }
 

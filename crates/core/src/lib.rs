@@ -5,12 +5,19 @@
 //! never name a provider SDK, a terminal library or a process sandbox: those live behind the
 //! traits, so the loop can be tested with scripted fakes.
 
+mod accumulate;
 pub mod agent;
 pub mod config;
+pub mod ids;
 pub mod provider;
 pub mod tool;
+mod tools_run;
+mod turn;
 
-pub use agent::{Agent, AgentHandle};
+pub use accumulate::Accumulator;
+pub use agent::{Agent, AgentDeps, AgentHandle, Pricer, ProviderFactory};
 pub use config::Config;
-pub use provider::{ChatRequest, Provider, ProviderError, ProviderErrorKind, StreamItem};
-pub use tool::{OutputSink, Tool, ToolContext, ToolOutcome, ToolRegistry, ToolSpec};
+pub use provider::{
+    ChatRequest, ChatStream, Provider, ProviderError, ProviderErrorKind, StreamItem,
+};
+pub use tool::{Assessment, OutputSink, Tool, ToolContext, ToolOutcome, ToolRegistry, ToolSpec};

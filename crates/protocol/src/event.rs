@@ -141,29 +141,48 @@ pub enum NoticeLevel {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A new (empty) session became current.
-    SessionStarted { info: SessionInfo },
+    SessionStarted {
+        info: SessionInfo,
+    },
     /// A stored session became current; frontends rebuild their view from this.
     SessionLoaded {
         info: SessionInfo,
         messages: Vec<Message>,
         tool_runs: Vec<ToolRun>,
     },
-    TurnStarted { turn: TurnId, prompt: String },
+    TurnStarted {
+        turn: TurnId,
+        prompt: String,
+    },
     /// One model round trip of a turn begins (steps count from 1).
-    StepStarted { turn: TurnId, step: u32 },
+    StepStarted {
+        turn: TurnId,
+        step: u32,
+    },
     /// Streamed assistant text.
-    TextDelta { turn: TurnId, text: String },
+    TextDelta {
+        turn: TurnId,
+        text: String,
+    },
     /// The assistant's message of one step, complete and persisted.
-    AssistantMessage { turn: TurnId, message: Message },
+    AssistantMessage {
+        turn: TurnId,
+        message: Message,
+    },
     /// A tool call is about to run (after validation and approval).
-    ToolCallStarted { turn: TurnId, call: ToolCall },
+    ToolCallStarted {
+        turn: TurnId,
+        call: ToolCall,
+    },
     /// Output of a running tool, as it arrives.
     ToolOutput {
         call_id: CallId,
         stream: OutputStream,
         chunk: String,
     },
-    ApprovalRequested { request: ApprovalRequest },
+    ApprovalRequested {
+        request: ApprovalRequest,
+    },
     /// A tool call ended; `result` is what the model will observe.
     ToolCallFinished {
         call_id: CallId,
@@ -197,12 +216,23 @@ pub enum Event {
         sessions: Vec<SessionSummary>,
         total: usize,
     },
-    SearchResults { query: String, hits: Vec<SearchHit> },
-    Exported { id: SessionId, path: String },
+    SearchResults {
+        query: String,
+        hits: Vec<SearchHit>,
+    },
+    Exported {
+        id: SessionId,
+        path: String,
+    },
     /// Plain text for the user (stats tables, retries, route choices, warnings).
-    Notice { level: NoticeLevel, text: String },
+    Notice {
+        level: NoticeLevel,
+        text: String,
+    },
     /// Something failed that the user must know about.
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// The agent task stopped (after `Op::Shutdown` or a fatal error).
     ShutdownComplete,
 }

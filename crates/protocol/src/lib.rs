@@ -13,8 +13,8 @@ mod op;
 mod usage;
 
 pub use event::{
-    ApprovalRequest, Event, FinishReason, Finding, NoticeLevel, OutputStream, RiskLevel,
-    SearchHit, SessionInfo, SessionSummary, ToolRun, ToolStatus, TurnId,
+    ApprovalRequest, Event, Finding, FinishReason, NoticeLevel, OutputStream, RiskLevel, SearchHit,
+    SessionInfo, SessionSummary, ToolRun, ToolStatus, TurnId,
 };
 pub use message::{Message, Role, ToolCall, ToolResult};
 pub use op::{ApprovalDecision, ExportFormat, Op};

@@ -29,7 +29,9 @@ pub enum ExportFormat {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// Start a turn with this user prompt.
-    Submit { text: String },
+    Submit {
+        text: String,
+    },
     /// Stop the running turn: the provider stream and every running tool.
     Interrupt,
     /// Answer an approval request.
@@ -40,13 +42,26 @@ pub enum Op {
     /// Leave the current session and start an empty one.
     NewSession,
     /// Resume a stored session.
-    OpenSession { id: SessionId },
+    OpenSession {
+        id: SessionId,
+    },
     /// Page through stored sessions, newest first.
-    ListSessions { offset: usize, limit: usize },
+    ListSessions {
+        offset: usize,
+        limit: usize,
+    },
     /// Full-text search over stored messages and tool output.
-    Search { query: String, limit: usize },
-    RenameSession { id: SessionId, title: String },
-    DeleteSession { id: SessionId },
+    Search {
+        query: String,
+        limit: usize,
+    },
+    RenameSession {
+        id: SessionId,
+        title: String,
+    },
+    DeleteSession {
+        id: SessionId,
+    },
     /// Write a transcript; `id` None means the current session, `path` None a default path.
     Export {
         id: Option<SessionId>,
@@ -54,13 +69,22 @@ pub enum Op {
         path: Option<String>,
     },
     /// Switch the model of the current provider.
-    SetModel { model: String },
+    SetModel {
+        model: String,
+    },
     /// Switch to another configured provider.
-    SetProvider { provider: String },
+    SetProvider {
+        provider: String,
+    },
     /// Raise or set a budget limit in dollars (scope: "session", "day" or "month").
-    SetBudget { scope: String, limit_usd: f64 },
+    SetBudget {
+        scope: String,
+        limit_usd: f64,
+    },
     /// Ask for usage analytics over the last `days` days.
-    Stats { days: u32 },
+    Stats {
+        days: u32,
+    },
     /// Finish what is durable and stop the agent task.
     Shutdown,
 }

@@ -21,7 +21,9 @@ fn call() -> ToolCall {
 #[test]
 fn ops_round_trip() {
     let ops = vec![
-        Op::Submit { text: "hi\nthere".into() },
+        Op::Submit {
+            text: "hi\nthere".into(),
+        },
         Op::Interrupt,
         Op::Approval {
             call_id: "c".into(),
@@ -29,18 +31,34 @@ fn ops_round_trip() {
         },
         Op::NewSession,
         Op::OpenSession { id: "s1".into() },
-        Op::ListSessions { offset: 0, limit: 50 },
-        Op::Search { query: "rust".into(), limit: 10 },
-        Op::RenameSession { id: "s".into(), title: "t".into() },
+        Op::ListSessions {
+            offset: 0,
+            limit: 50,
+        },
+        Op::Search {
+            query: "rust".into(),
+            limit: 10,
+        },
+        Op::RenameSession {
+            id: "s".into(),
+            title: "t".into(),
+        },
         Op::DeleteSession { id: "s".into() },
         Op::Export {
             id: None,
             format: ExportFormat::Markdown,
             path: Some("/tmp/x.md".into()),
         },
-        Op::SetModel { model: "gpt".into() },
-        Op::SetProvider { provider: "groq".into() },
-        Op::SetBudget { scope: "day".into(), limit_usd: 2.5 },
+        Op::SetModel {
+            model: "gpt".into(),
+        },
+        Op::SetProvider {
+            provider: "groq".into(),
+        },
+        Op::SetBudget {
+            scope: "day".into(),
+            limit_usd: 2.5,
+        },
         Op::Stats { days: 30 },
         Op::Shutdown,
     ];
@@ -100,14 +118,23 @@ fn events_round_trip() {
                 }],
             }],
         },
-        Event::TurnStarted { turn: 1, prompt: "p".into() },
+        Event::TurnStarted {
+            turn: 1,
+            prompt: "p".into(),
+        },
         Event::StepStarted { turn: 1, step: 2 },
-        Event::TextDelta { turn: 1, text: "tok".into() },
+        Event::TextDelta {
+            turn: 1,
+            text: "tok".into(),
+        },
         Event::AssistantMessage {
             turn: 1,
             message: Message::assistant("done", vec![]),
         },
-        Event::ToolCallStarted { turn: 1, call: call() },
+        Event::ToolCallStarted {
+            turn: 1,
+            call: call(),
+        },
         Event::ToolOutput {
             call_id: "call_1".into(),
             stream: OutputStream::Stderr,
@@ -172,12 +199,17 @@ fn events_round_trip() {
                 score: 1.5,
             }],
         },
-        Event::Exported { id: "s".into(), path: "/tmp/s.md".into() },
+        Event::Exported {
+            id: "s".into(),
+            path: "/tmp/s.md".into(),
+        },
         Event::Notice {
             level: NoticeLevel::Warn,
             text: "retrying".into(),
         },
-        Event::Error { message: "down".into() },
+        Event::Error {
+            message: "down".into(),
+        },
         Event::ShutdownComplete,
     ];
     for event in events {
@@ -187,7 +219,11 @@ fn events_round_trip() {
 
 #[test]
 fn event_wire_shape_is_tagged_and_tool_message_keeps_call_id() {
-    let json = serde_json::to_value(Event::TextDelta { turn: 3, text: "x".into() }).unwrap();
+    let json = serde_json::to_value(Event::TextDelta {
+        turn: 3,
+        text: "x".into(),
+    })
+    .unwrap();
     assert_eq!(json["event"], "text_delta");
     assert_eq!(json["turn"], 3);
     let msg = Message::tool(&ToolResult {
@@ -198,13 +234,26 @@ fn event_wire_shape_is_tagged_and_tool_message_keeps_call_id() {
     let json = serde_json::to_value(&msg).unwrap();
     assert_eq!(json["role"], "tool");
     assert_eq!(json["tool_call_id"], "abc");
-    assert!(json.get("tool_calls").is_none(), "empty tool_calls are omitted");
+    assert!(
+        json.get("tool_calls").is_none(),
+        "empty tool_calls are omitted"
+    );
 }
 
 #[test]
 fn usage_sum_keeps_estimated_flag() {
-    let mut a = Usage { input: 1, output: 2, ..Usage::default() };
-    a.add(&Usage { input: 3, output: 4, cached: 1, reasoning: 0, estimated: true });
+    let mut a = Usage {
+        input: 1,
+        output: 2,
+        ..Usage::default()
+    };
+    a.add(&Usage {
+        input: 3,
+        output: 4,
+        cached: 1,
+        reasoning: 0,
+        estimated: true,
+    });
     assert_eq!((a.input, a.output, a.cached, a.total()), (4, 6, 1, 10));
     assert!(a.estimated);
 }
