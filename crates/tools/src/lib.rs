@@ -1,4 +1,106 @@
-//! The built-in tools (python, shell, files) and plugin tools, on top of the sandbox.
+//! The built-in tools (python, files) and, later, shell and plugin tools, on top of the sandbox.
 //!
 //! Each tool implements `llm_repl_core::Tool`. It must never talk to a provider or the store:
-//! it gets arguments and a context and returns an observation.
+//! it gets arguments and a context and returns an observation. Nothing here spawns a process
+//! before the first call.
+
+mod files;
+mod python;
+mod runner;
+pub mod workspace;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use llm_repl_core::Tool;
+use llm_repl_core::config::{SandboxConfig, ToolsConfig};
+use llm_repl_sandbox::Settings;
+
+pub use files::{ListDir, ReadFile};
+pub use python::PythonTool;
+pub use python::assess::{Analysis, SyntaxProblem, analyze};
+pub use runner::Runner;
+
+/// Interpreters tried, in order, when the config names none.
+const PYTHON_CANDIDATES: &[&str] = &[
+    "/usr/bin/python3",
+    "/usr/local/bin/python3",
+    "/bin/python3",
+    "/opt/homebrew/bin/python3",
+];
+
+/// The absolute path of the Python interpreter: `configured` when set (it must be an absolute
+/// path to an executable file), else the first of the usual places that exists.
+pub fn find_python(configured: &str) -> Option<PathBuf> {
+    if !configured.is_empty() {
+        let p = Path::new(configured);
+        return (p.is_absolute() && is_executable(p)).then(|| p.to_path_buf());
+    }
+    PYTHON_CANDIDATES
+        .iter()
+        .map(Path::new)
+        .find(|p| is_executable(p))
+        .map(Path::to_path_buf)
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// The sandbox settings the config asks for (paths are filled per call).
+pub fn sandbox_settings(tools: &ToolsConfig, sandbox: &SandboxConfig) -> Settings {
+    const MIB: u64 = 1024 * 1024;
+    Settings {
+        network: sandbox.network,
+        require: sandbox.require,
+        cpu_secs: sandbox.cpu_secs,
+        memory_bytes: sandbox.memory_mb * MIB,
+        max_processes: sandbox.max_processes,
+        max_file_bytes: sandbox.max_file_mb * MIB,
+        max_output_bytes: tools.max_output_bytes,
+        ..Settings::default()
+    }
+}
+
+/// Where per-session scratch dirs live: a private directory under the system temp dir.
+pub fn default_scratch_root() -> PathBuf {
+    // SAFETY: getuid cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    std::env::temp_dir().join(format!("llm-repl-{uid}"))
+}
+
+/// The built-in tools: `python`, `read_file`, `list_dir`. Fails when no Python interpreter is
+/// found (the message says how to configure one). Spawns nothing.
+pub fn builtin_tools(
+    tools: &ToolsConfig,
+    sandbox: &SandboxConfig,
+) -> anyhow::Result<Vec<Arc<dyn Tool>>> {
+    let python = find_python(&tools.python).ok_or_else(|| {
+        if tools.python.is_empty() {
+            anyhow::anyhow!(
+                "no Python interpreter found (tried {}): set tools.python to its absolute path",
+                PYTHON_CANDIDATES.join(", ")
+            )
+        } else {
+            anyhow::anyhow!(
+                "tools.python = {:?} is not an absolute path to an executable",
+                tools.python
+            )
+        }
+    })?;
+    let runner = Runner {
+        base: sandbox_settings(tools, sandbox),
+        timeout: Duration::from_secs(tools.timeout_secs.max(1)),
+        scratch_root: default_scratch_root(),
+    };
+    let max_bytes = tools.max_output_bytes;
+    Ok(vec![
+        Arc::new(PythonTool { python, runner }),
+        Arc::new(ReadFile { max_bytes }),
+        Arc::new(ListDir),
+    ])
+}

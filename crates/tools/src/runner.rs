@@ -1,0 +1,81 @@
+//! The bridge from a tool call to the sandbox: per-session scratch dirs, the sandbox settings of
+//! one call, live output into the call's sink.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use llm_repl_core::ToolContext;
+use llm_repl_protocol::OutputStream;
+use llm_repl_sandbox::{Job, Report, Sandbox, Settings};
+
+use crate::python::{cut_marker, stream_of};
+
+/// Shared by the process-running tools.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    /// Limits and policy; `read_write` and `scratch` are filled per call.
+    pub base: Settings,
+    pub timeout: Duration,
+    /// Per-session scratch dirs are created under this directory.
+    pub scratch_root: PathBuf,
+}
+
+impl Runner {
+    /// The session's scratch dir, created on first use.
+    pub fn scratch(&self, session_id: &str) -> Result<PathBuf, String> {
+        let name: String = session_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = if name.is_empty() {
+            "default".into()
+        } else {
+            name
+        };
+        let dir = self.scratch_root.join(name);
+        create_private_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// The sandbox for one call in `workdir` of `session_id`.
+    pub fn sandbox(&self, workdir: &Path, session_id: &str) -> Result<Sandbox, String> {
+        let scratch = self.scratch(session_id)?;
+        let mut settings = self.base.clone();
+        settings.read_write = vec![workdir.to_path_buf(), scratch.clone()];
+        settings.scratch = scratch;
+        Ok(Sandbox::new(settings))
+    }
+
+    /// Runs `job` in the call's sandbox, streaming output into `ctx.output`.
+    pub async fn run(&self, job: &Job, ctx: &ToolContext) -> Result<Report, String> {
+        let sandbox = self.sandbox(&ctx.workdir, &ctx.session_id)?;
+        let sink = ctx.output.clone();
+        let mut on_chunk = |s, text: &str| sink.send(stream_of(s), text);
+        let report = sandbox
+            .run(job, &ctx.cancel, &mut on_chunk)
+            .await
+            .map_err(|e| e.to_string())?;
+        if report.cut_bytes > 0 {
+            ctx.output.send(
+                OutputStream::Info,
+                cut_marker(report.cut_bytes).trim().to_string(),
+            );
+        }
+        Ok(report)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create the scratch dir {}: {e}", dir.display()))
+}

@@ -1,0 +1,51 @@
+//! Helpers shared by the tools' integration tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use llm_repl_core::config::{SandboxConfig, ToolsConfig};
+use llm_repl_core::{OutputSink, Tool, ToolContext, ToolOutcome};
+use llm_repl_protocol::OutputStream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub fn tools_with(timeout_secs: u64, max_output_bytes: usize) -> Vec<Arc<dyn Tool>> {
+    let tools = ToolsConfig {
+        timeout_secs,
+        max_output_bytes,
+        ..ToolsConfig::default()
+    };
+    llm_repl_tools::builtin_tools(&tools, &SandboxConfig::default()).unwrap()
+}
+
+pub fn tool(tools: &[Arc<dyn Tool>], name: &str) -> Arc<dyn Tool> {
+    tools
+        .iter()
+        .find(|t| t.spec().name == name)
+        .unwrap()
+        .clone()
+}
+
+pub struct Call {
+    pub ctx: ToolContext,
+    pub rx: mpsc::UnboundedReceiver<(OutputStream, String)>,
+}
+
+pub fn call(workdir: &Path) -> Call {
+    let (tx, rx) = mpsc::unbounded_channel();
+    Call {
+        ctx: ToolContext {
+            call_id: "call-1".into(),
+            cancel: CancellationToken::new(),
+            output: OutputSink::new(tx),
+            workdir: workdir.to_path_buf(),
+            session_id: format!("test-{}", std::process::id()),
+        },
+        rx,
+    }
+}
+
+pub async fn run(tool: &Arc<dyn Tool>, workdir: &Path, args: serde_json::Value) -> ToolOutcome {
+    tool.run(args, call(workdir).ctx).await
+}
