@@ -1,1 +1,8 @@
-//! placeholder
+//! End-to-end test support for llm-repl: a fake OpenAI-compatible server ([`fake`]) that replays
+//! scripted SSE streams and faults and records what the client sent, and the script-file format
+//! the `fake-openai` binary serves.
+//!
+//! This crate must never reach a real provider or any network beyond 127.0.0.1.
+
+pub mod fake;
+pub mod script_file;
