@@ -1,1 +1,145 @@
-fn main() {}
+//! The `llm-repl` binary: argument parsing, config loading, wiring, and the headless frontend.
+//!
+//! It owns process concerns (paths, logging, exit codes) and connects the crates; it must never
+//! contain loop logic, provider protocol or rendering beyond the plain-text `exec` output.
+
+mod config_cmd;
+mod exec;
+mod logging;
+mod paths;
+mod settings;
+mod wiring;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Global options shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Provider entry or preset: openai, groq, ollama, openrouter, mock, or a [providers.NAME]
+    /// from the config. Default: the config's `provider`, else the first with a key, else mock.
+    #[arg(long, global = true, env = "LLM_REPL_PROVIDER")]
+    pub provider: Option<String>,
+    /// Model name, overriding the provider's default.
+    #[arg(long, global = true, env = "LLM_REPL_MODEL")]
+    pub model: Option<String>,
+    /// Config file to use instead of the default one (see `llm-repl config path`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "llm-repl",
+    version,
+    about = "A full-screen terminal where a language model and sandboxed local tools work in a \
+             reason-act-observe loop.",
+    long_about = None,
+    after_help = paths::help_footer(),
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one prompt headless: the answer on stdout, the tool trace on stderr.
+    #[command(
+        after_help = "Exit codes: 0 answered, 1 failed (provider, config), 2 usage, \
+3 step limit hit, 4 budget, 130 interrupted.\n\nExamples:\n  llm-repl exec \"compute 2**64 with \
+python\"\n  llm-repl exec --json \"list the files here\" | jq .event\n  echo \"summarise this\" | \
+llm-repl exec -"
+    )]
+    Exec(ExecArgs),
+    /// Show, locate or create the config file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The prompt; `-` reads it from standard input.
+    pub prompt: String,
+    /// Print every event as one JSON object per line on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// When to ask before a tool runs. Headless, a call that needs approval is denied.
+    #[arg(long, value_enum)]
+    pub approval: Option<Approval>,
+    /// Model round trips allowed in the turn (default: config's max_steps, 25).
+    #[arg(long)]
+    pub max_steps: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Approval {
+    Never,
+    OnRisk,
+    Always,
+}
+
+impl Approval {
+    pub fn as_config(self) -> &'static str {
+        match self {
+            Approval::Never => "never",
+            Approval::OnRisk => "on-risk",
+            Approval::Always => "always",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Print where the config file, data and logs live.
+    Path,
+    /// Print the effective configuration (file plus environment), keys never shown.
+    Show,
+    /// Write the commented default configuration (refuses to overwrite without --force).
+    Init {
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Config { action }) => {
+            match action {
+                ConfigAction::Path => config_cmd::path(&cli.global),
+                ConfigAction::Show => config_cmd::show(&cli.global)?,
+                ConfigAction::Init { force } => config_cmd::init(&cli.global, force)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Exec(args)) => {
+            let settings = settings::Settings::load(&cli.global)?;
+            let _log = logging::init(&settings);
+            exec::run(settings, args)
+        }
+        None => {
+            eprintln!(
+                "The full-screen interface is not in this build yet. Run one prompt headless \
+                 with:\n  llm-repl exec \"compute 2**64 with python\"\nSee llm-repl --help."
+            );
+            Ok(ExitCode::from(2))
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The effective settings: the config file (or defaults) plus flags and environment.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use llm_repl_core::config::Config;
+
+use crate::{Global, paths};
+
+/// The embedded reference configuration (config/default.toml).
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/default.toml");
+
+/// Everything wiring needs to know.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config: Config,
+    /// The file the config came from, if any.
+    pub source: Option<PathBuf>,
+    /// The chosen provider's name.
+    pub provider: String,
+}
+
+impl Settings {
+    /// Loads `--config FILE` (must exist), else the default file if it exists, else defaults;
+    /// then applies `--model`/LLM_REPL_MODEL and picks the provider.
+    pub fn load(global: &Global) -> anyhow::Result<Self> {
+        let (mut config, source) = match &global.config {
+            Some(path) => (Config::load(path)?, Some(path.clone())),
+            None => {
+                let path = paths::config_file();
+                if path.exists() {
+                    (Config::load(&path)?, Some(path))
+                } else {
+                    (Config::default(), None)
+                }
+            }
+        };
+        if let Some(model) = global.model.as_ref().filter(|m| !m.trim().is_empty()) {
+            config.model = model.trim().to_string();
+        }
+        let provider = llm_repl_providers::choose(global.provider.as_deref(), &config, &env);
+        Ok(Self {
+            config,
+            source,
+            provider,
+        })
+    }
+
+    /// The directory tools are confined to.
+    pub fn workdir(&self) -> anyhow::Result<PathBuf> {
+        let dir = if self.config.tools.workdir.is_empty() {
+            std::env::current_dir().context("cannot read the current directory")?
+        } else {
+            PathBuf::from(&self.config.tools.workdir)
+        };
+        dir.canonicalize()
+            .with_context(|| format!("tools.workdir {} does not exist", dir.display()))
+    }
+
+    /// Where the database lives.
+    #[allow(dead_code)] // used once the store is wired in
+    pub fn data_dir(&self) -> PathBuf {
+        if self.config.store.data_dir.is_empty() {
+            paths::data_dir()
+        } else {
+            Path::new(&self.config.store.data_dir).to_path_buf()
+        }
+    }
+}
+
+/// The process environment, as the providers crate reads it.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
