@@ -4,5 +4,6 @@
 //!
 //! This crate must never reach a real provider or any network beyond 127.0.0.1.
 
+pub mod binary;
 pub mod fake;
 pub mod script_file;
