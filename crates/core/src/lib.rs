@@ -6,7 +6,10 @@
 //! traits, so the loop can be tested with scripted fakes.
 
 pub mod agent;
+pub mod budget;
 pub mod config;
+pub mod estimate;
+pub mod pricing;
 pub mod provider;
 pub mod tool;
 
