@@ -16,7 +16,13 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::config::BudgetConfig;
-use crate::pricing::{ModelPrice, format_usd};
+use crate::estimate::estimate_messages;
+use crate::pricing::{ModelPrice, PriceTable, format_usd};
+use crate::provider::ChatRequest;
+
+/// Output tokens assumed for the worst case of a request without `max_tokens`. The agent should
+/// always set `max_tokens` so that the worst case it budgets is the real one.
+pub const DEFAULT_MAX_OUTPUT: u64 = 4096;
 
 /// Which running total a limit applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -177,6 +183,43 @@ pub fn call_estimate(
     max_output: u64,
 ) -> Option<f64> {
     price.map(|p| p.worst_case(prompt_tokens, max_output))
+}
+
+/// Everything the agent needs to decide about a request before sending it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preflight {
+    /// Counted prompt tokens (also the context-fill figure).
+    pub prompt_tokens: u64,
+    /// The output tokens assumed: the request's `max_tokens`, else [`DEFAULT_MAX_OUTPUT`].
+    pub max_output: u64,
+    /// Worst-case dollars; `None` when the model is unpriced.
+    pub estimate: Option<f64>,
+    pub decision: Decision,
+}
+
+/// Counts the request's prompt, prices its worst case on `provider`/`model` (the request's model,
+/// already resolved) and asks the budgets. The model call must not be made when
+/// `decision.is_refused()`.
+pub fn preflight(
+    table: &PriceTable,
+    budgets: &Budgets,
+    spent: &Spent,
+    provider: &str,
+    request: &ChatRequest,
+) -> Preflight {
+    let prompt_tokens = estimate_messages(&request.model, &request.messages, &request.tools);
+    let max_output = request.max_tokens.map_or(DEFAULT_MAX_OUTPUT, u64::from);
+    let estimate = call_estimate(
+        table.lookup(provider, &request.model),
+        prompt_tokens,
+        max_output,
+    );
+    Preflight {
+        prompt_tokens,
+        max_output,
+        estimate,
+        decision: budgets.check(spent, estimate),
+    }
 }
 
 /// The user budgets belong to: the configured name when not empty, else the OS user (`USER`,

@@ -18,14 +18,12 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
+use llm_repl_core::budget::DEFAULT_MAX_OUTPUT;
 use llm_repl_core::estimate::estimate_messages;
 use llm_repl_core::pricing::PriceTable;
 use llm_repl_core::pricing::route::{Candidate, Needs, RouteConfig, choice_reason, rank};
 use llm_repl_core::provider::ChatStream;
 use llm_repl_core::{ChatRequest, Provider, ProviderError, ProviderErrorKind};
-
-/// Output tokens assumed for the worst case when a request sets no `max_tokens`.
-pub const DEFAULT_MAX_OUTPUT: u64 = 4096;
 
 /// One candidate of a route with the provider that serves it (its `name()` is the candidate's
 /// provider, the name prices are looked up by).

@@ -217,3 +217,37 @@ fn user_defaults_to_the_configured_name_then_the_os_user() {
     assert_eq!(current_user(" carol "), "carol");
     assert!(!current_user("").is_empty());
 }
+
+#[test]
+fn preflight_refuses_a_call_over_the_daily_limit_before_it_is_sent() {
+    use crate::provider::ChatRequest;
+    use llm_repl_protocol::Message;
+
+    let table = PriceTable::builtin();
+    let budgets = Budgets::new(&config(None, Some(1.0), None), None, "ann").unwrap();
+    let request = ChatRequest {
+        model: "gpt-4o".into(),
+        messages: vec![Message::user("hello world")],
+        tools: vec![],
+        max_tokens: Some(10_000),
+        temperature: None,
+    };
+    // 9 prompt tokens * $2.50/M + 10,000 output * $10/M = 0.0000225 + 0.1.
+    let p = preflight(table, &budgets, &spent(0.0, 0.95, 0.95), "openai", &request);
+    assert_eq!((p.prompt_tokens, p.max_output), (9, 10_000));
+    assert!((p.estimate.unwrap() - 0.1000225).abs() < 1e-12);
+    assert!(p.decision.is_refused());
+    let ok = preflight(table, &budgets, &spent(0.0, 0.5, 0.5), "openai", &request);
+    assert_eq!(ok.decision, Decision::Allow);
+    // No max_tokens: the default worst case.
+    let mut open = request.clone();
+    open.max_tokens = None;
+    assert_eq!(
+        preflight(table, &budgets, &Spent::default(), "openai", &open).max_output,
+        4096
+    );
+    // Unpriced model: allowed with a warning.
+    open.model = "mystery-1".into();
+    let u = preflight(table, &budgets, &spent(0.0, 5.0, 5.0), "openai", &open);
+    assert_eq!((u.estimate, u.decision), (None, Decision::Unpriced));
+}
