@@ -141,17 +141,37 @@ impl Router {
         }
     }
 
-    async fn route(&self, request: ChatRequest) -> Result<ChatStream, ProviderError> {
-        let candidates: Vec<Candidate> = self.targets.iter().map(|t| t.candidate.clone()).collect();
+    fn needs(&self, request: &ChatRequest) -> Needs {
         // One count for all candidates: the documented fallback encoding (cl100k) is close
         // enough to compare context windows and prices.
-        let needs = Needs {
+        Needs {
             tools: !request.tools.is_empty(),
             prompt_tokens: estimate_messages("", &request.messages, &request.tools),
             max_output: request.max_tokens.map_or(DEFAULT_MAX_OUTPUT, u64::from),
             min_tier: self.min_tier,
-        };
-        let (ranked, rejected) = rank(&candidates, &self.table, &needs);
+        }
+    }
+
+    fn candidates(&self) -> Vec<Candidate> {
+        self.targets.iter().map(|t| t.candidate.clone()).collect()
+    }
+
+    /// The budget's worst case for `request` on this route: the dearest capable candidate (a
+    /// fallback may land there). `None` when a capable candidate is unpriced or none is capable.
+    pub fn worst_case(&self, request: &ChatRequest) -> Option<f64> {
+        let (ranked, _) = rank(&self.candidates(), &self.table, &self.needs(request));
+        ranked
+            .iter()
+            .map(|r| r.estimate)
+            .try_fold(None, |max: Option<f64>, e| {
+                e.map(|e| Some(max.map_or(e, |m| m.max(e))))
+            })
+            .flatten()
+    }
+
+    async fn route(&self, request: ChatRequest) -> Result<ChatStream, ProviderError> {
+        let candidates = self.candidates();
+        let (ranked, rejected) = rank(&candidates, &self.table, &self.needs(&request));
         let rejected: Vec<String> = rejected
             .iter()
             .map(|r| format!("{}: {}", candidates[r.index], r.reason))
@@ -503,6 +523,42 @@ mod tests {
              refused; openai:gpt-4o-mini failed: HTTP 503 overloaded)"
         );
         assert_eq!(router.last_choice(), None);
+    }
+
+    #[test]
+    fn worst_case_is_the_dearest_capable_candidate() {
+        let (a, _) = fake("groq", Mode::Answer);
+        let (b, _) = fake("openai", Mode::Answer);
+        let table = Arc::new(PriceTable::builtin().clone());
+        let router = Router::new(
+            "auto",
+            vec![
+                target(a.clone(), "llama-3.1-8b-instant"),
+                target(b, "gpt-4.1-mini"),
+            ],
+            table.clone(),
+            &RouteConfig::default(),
+        )
+        .unwrap();
+        let mut req = request(false);
+        req.messages = vec![];
+        // Prompt: the reply priming only (3 tokens). gpt-4.1-mini: 3 * 0.40 + 1000 * 1.60.
+        let w = router.worst_case(&req).unwrap();
+        assert!(
+            (w - (3.0 * 0.40 + 1000.0 * 1.60) / 1e6).abs() < 1e-12,
+            "{w}"
+        );
+        let unpriced = Router::new(
+            "auto",
+            vec![
+                target(a, "llama-3.1-8b-instant"),
+                target(fake("x", Mode::Answer).0, "m"),
+            ],
+            table,
+            &RouteConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(unpriced.worst_case(&req), None);
     }
 
     #[test]

@@ -251,3 +251,15 @@ fn preflight_refuses_a_call_over_the_daily_limit_before_it_is_sent() {
     let u = preflight(table, &budgets, &spent(0.0, 5.0, 5.0), "openai", &open);
     assert_eq!((u.estimate, u.decision), (None, Decision::Unpriced));
 }
+
+#[test]
+fn profiles_parse_from_toml() {
+    let p: std::collections::BTreeMap<String, BudgetProfile> =
+        toml::from_str("[bob]\nday_usd = 2.5\n[ann]\nmonth_usd = 40\nwarn_at = 0.9\n").unwrap();
+    assert_eq!(p["bob"].day_usd, Some(2.5));
+    assert_eq!(p["ann"].month_usd, Some(40.0));
+    assert!(
+        toml::from_str::<BudgetProfile>("daily = 1").is_err(),
+        "unknown keys are errors"
+    );
+}
