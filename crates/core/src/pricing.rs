@@ -6,6 +6,7 @@
 //! so no frontend can show a paid call as free. Local providers (Ollama, llama.cpp, ...) are free
 //! by a provider-level rule.
 
+pub mod meter;
 pub mod route;
 pub mod stats;
 
@@ -72,7 +73,8 @@ impl ModelPrice {
         (prompt as f64 * self.input + output as f64 * self.output) / 1_000_000.0
     }
 
-    fn is_free(&self) -> bool {
+    /// True for a zero price (a local provider's, a `:free` variant's).
+    pub fn is_free(&self) -> bool {
         self.input == 0.0 && self.output == 0.0 && self.cached_input.unwrap_or(0.0) == 0.0
     }
 
@@ -269,11 +271,6 @@ impl PriceTable {
     /// Every priced entry, ordered by provider then model.
     pub fn entries(&self) -> impl Iterator<Item = &ModelPrice> {
         self.models.values()
-    }
-
-    /// Whether a lookup result is the zero price of a free provider or a `:free` variant.
-    pub fn is_free(price: &ModelPrice) -> bool {
-        price.is_free()
     }
 }
 

@@ -84,6 +84,8 @@ fn local_providers_and_free_variants_cost_zero() {
         Some(0.0)
     );
     assert!(t.is_free_provider("ollama"));
+    assert!(t.lookup("ollama", "x").unwrap().is_free());
+    assert!(!t.lookup("openai", "gpt-4o").unwrap().is_free());
     assert!(!t.is_free_provider("openai"));
 }
 
