@@ -7,8 +7,11 @@
 
 mod accumulate;
 pub mod agent;
+pub mod budget;
 pub mod config;
 pub mod ids;
+pub mod estimate;
+pub mod pricing;
 pub mod provider;
 pub mod tool;
 mod tools_run;

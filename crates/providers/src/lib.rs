@@ -5,9 +5,11 @@
 //! terminal, and never put an API key anywhere but the Authorization header (not in logs, errors
 //! or Debug output).
 
+pub mod cache;
 pub mod mock;
 pub mod openai;
 pub mod presets;
+pub mod router;
 mod wire;
 
 use std::sync::Arc;
