@@ -496,8 +496,10 @@ impl Call {
                 return None;
             }
         }
-        // Another provider would not reproduce a partial answer: only fail over before one.
-        if !partial && self.provider + 1 < self.shared.route.len() {
+        // After a partial answer, failing over is a resume like any retry: the replay check
+        // ends the stream cleanly if the next provider answers differently (as another model
+        // usually will; the same model behind another endpoint often will not).
+        if self.provider + 1 < self.shared.route.len() {
             let to = self.provider + 1;
             self.shared.emit(ReliabilityEvent::Failover {
                 from: name,
@@ -506,6 +508,13 @@ impl Call {
             });
             self.provider = to;
             self.retries = 0;
+            if partial {
+                self.replay = Some(Replay::new());
+                self.shared.emit(ReliabilityEvent::Resuming {
+                    provider: self.shared.name(to),
+                    delivered_chars: self.delivered.chars(),
+                });
+            }
             return None;
         }
         if self.retries > 0 {

@@ -513,3 +513,52 @@ fn empty_route_is_refused_and_settings_follow_the_config() {
     assert_eq!(s.idle_timeout, Duration::from_secs(60));
     assert_eq!(s.max_retries, 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn after_a_partial_answer_failover_resumes_and_checks_the_replay() {
+    let primary = Scripted::new(
+        "primary",
+        vec![
+            Act::Items(vec![Ok(text("Hello, ")), Err(http(500))]),
+            Act::Fail(http(500)),
+        ],
+    );
+    // The same model behind another endpoint: the replay matches and the answer completes.
+    let backup = Scripted::new("backup", vec![ok_answer("Hello, world")]);
+    let (on_event, events) = sink();
+    let s = ResilienceSettings {
+        max_retries: 1,
+        ..settings()
+    };
+    let r =
+        Resilient::new(vec![primary.clone(), backup.clone()], s.clone(), on_event).expect("route");
+    let (items, error) = run(&r).await;
+    assert_eq!(error, None);
+    assert_eq!(
+        items,
+        vec![
+            text("Hello, "),
+            text("world"),
+            StreamItem::Finish("stop".into())
+        ]
+    );
+    assert!(events.lock().expect("lock").iter().any(|e| matches!(
+        e,
+        ReliabilityEvent::Resuming { provider, delivered_chars: 7 } if provider == "backup"
+    )));
+
+    // Another model answers differently: the stream ends with the partial text kept.
+    let primary = Scripted::new(
+        "primary",
+        vec![
+            Act::Items(vec![Ok(text("Hello, ")), Err(http(500))]),
+            Act::Fail(http(500)),
+        ],
+    );
+    let backup = Scripted::new("backup", vec![ok_answer("Hi there")]);
+    let (on_event, _) = sink();
+    let r = Resilient::new(vec![primary, backup], s, on_event).expect("route");
+    let (items, error) = run(&r).await;
+    assert_eq!(texts(&items), "Hello, ");
+    assert!(error.expect("diverged").message.contains("differs"));
+}
