@@ -6,6 +6,7 @@
 //! This crate must never reach a real provider or any network beyond 127.0.0.1.
 
 pub mod fake;
-pub mod raw_provider;
 pub mod script_file;
+
+pub mod raw_provider;
 pub mod sse;
