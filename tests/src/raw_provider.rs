@@ -69,6 +69,12 @@ fn body(request: &ChatRequest, model: &str) -> Value {
     if !tools.is_empty() {
         v["tools"] = Value::Array(tools);
     }
+    if let Some(n) = request.max_tokens {
+        v["max_tokens"] = json!(n);
+    }
+    if let Some(t) = request.temperature {
+        v["temperature"] = json!(t);
+    }
     v
 }
 

@@ -5,12 +5,14 @@
 //! provider. Every retry, failover and circuit change is reported through `on_event` (the agent
 //! turns them into Notices): nothing here is silent.
 //!
-//! Connect timeouts belong to the inner HTTP client. Time is tokio's, so tests run with paused
+//! [`heartbeat`] is the one-token liveness check `doctor` shows per provider. Connect timeouts
+//! belong to the inner HTTP client. Time is tokio's, so tests run with paused
 //! time.
 
 mod backoff;
 mod circuit;
 mod events;
+mod heartbeat;
 mod replay;
 #[cfg(test)]
 mod tests;
@@ -30,6 +32,7 @@ use tokio::time::Instant;
 pub use backoff::{BackoffSettings, Jitter};
 pub use circuit::{Breaker, CircuitSettings, CircuitState, Transition};
 pub use events::ReliabilityEvent;
+pub use heartbeat::{Heartbeat, heartbeat};
 pub use replay::{Delivered, Replay, Step};
 
 /// How hard to try.

@@ -562,3 +562,29 @@ async fn after_a_partial_answer_failover_resumes_and_checks_the_replay() {
     assert_eq!(texts(&items), "Hello, ");
     assert!(error.expect("diverged").message.contains("differs"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn heartbeat_times_a_one_token_answer_and_bounds_a_hang() {
+    let inner = Scripted::new("p", vec![ok_answer("ok"), Act::Hang, Act::Fail(http(401))]);
+    let hb = heartbeat(inner.as_ref(), "", Duration::from_secs(5))
+        .await
+        .expect("answers");
+    assert_eq!(hb.reply, "ok");
+    assert_eq!(hb.model, "p-model");
+    assert!(hb.first_item <= hb.total);
+    let t0 = Instant::now();
+    let e = heartbeat(inner.as_ref(), "other", Duration::from_secs(5))
+        .await
+        .expect_err("hangs");
+    assert_eq!(e.kind, ProviderErrorKind::Timeout);
+    assert_eq!(e.message, "p: no heartbeat answer from other within 5s");
+    assert_eq!(t0.elapsed(), Duration::from_secs(5));
+    let e = heartbeat(inner.as_ref(), "", Duration::from_secs(5))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.kind, ProviderErrorKind::Http { status: 401 });
+    assert_eq!(
+        *inner.models.lock().expect("lock"),
+        vec!["p-model", "other", "p-model"]
+    );
+}
