@@ -1,6 +1,6 @@
 //! A circuit breaker per provider: after `failure_threshold` consecutive failures the provider is
-//! skipped for `cooldown`, then one probe is let through (half-open); its success closes the
-//! circuit, its failure opens it again. Time is tokio's, so tests run with paused time.
+//! skipped for `cooldown`, then calls are let through again as probes (half-open): a success
+//! closes the circuit, a failure opens it again. Time is tokio's, so tests run with paused time.
 
 use std::fmt;
 use std::time::Duration;
