@@ -44,7 +44,10 @@ fn main() {
         let server = FakeServer::start().await;
         server.set_responder(Arc::new(|_req, n| -> Scripted {
             if n % STEPS_PER_TURN == STEPS_PER_TURN - 1 {
-                Reply::text("done, all echoed back fine").chunks(4).usage(200, 8, 0).into()
+                Reply::text("done, all echoed back fine")
+                    .chunks(4)
+                    .usage(200, 8, 0)
+                    .into()
             } else {
                 Reply::text("calling")
                     .tool_call(format!("c{n}"), "echo", r#"{"text": "ping pong"}"#)
@@ -83,7 +86,12 @@ fn main() {
                 handle.ops.send(Op::NewSession).expect("agent alive");
             }
             let t0 = Instant::now();
-            handle.ops.send(Op::Submit { text: format!("turn {turn}") }).expect("agent alive");
+            handle
+                .ops
+                .send(Op::Submit {
+                    text: format!("turn {turn}"),
+                })
+                .expect("agent alive");
             loop {
                 match handle.events.recv().await {
                     Some(Event::TurnFinished { .. }) => break,

@@ -30,6 +30,9 @@ fn request() -> CreateChatCompletionRequest {
         ],
         "tools": [{"type": "function", "function": {"name": "python", "description": "run",
             "parameters": {"type": "object", "properties": {"code": {"type": "string"}}}}}],
+        // Explicit: with async-openai's `byot` feature on (the workspace enables it),
+        // `create_stream` no longer sets it.
+        "stream": true,
         "stream_options": {"include_usage": true},
     }))
     .expect("request json")

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod mock;
 pub mod openai;
 pub mod presets;
+pub mod resilient;
 pub mod router;
 mod wire;
 
