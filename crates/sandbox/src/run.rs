@@ -36,6 +36,8 @@ pub struct Job {
 pub enum Stream {
     Stdout,
     Stderr,
+    /// The sandbox's own notes (warnings about missing confinement).
+    Info,
 }
 
 /// How the process ended.
@@ -84,6 +86,8 @@ pub struct Report {
     /// Output bytes dropped by the cap.
     pub cut_bytes: u64,
     pub duration: Duration,
+    /// What confinement was missing (the run went ahead because `require` is off).
+    pub warnings: Vec<String>,
 }
 
 /// After the main process exits, how long to keep reading pipes still held by stragglers.
@@ -99,6 +103,10 @@ impl Sandbox {
         on_chunk: &mut (dyn FnMut(Stream, &str) + Send),
     ) -> Result<Report, SandboxError> {
         let started = Instant::now();
+        let warnings = self.check_policy()?;
+        for w in &warnings {
+            on_chunk(Stream::Info, w);
+        }
         let mut cmd = self.command(job)?;
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -202,6 +210,7 @@ impl Sandbox {
             output: text,
             cut_bytes: budget.cut(),
             duration: started.elapsed(),
+            warnings,
         })
     }
 }

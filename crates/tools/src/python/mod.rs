@@ -126,5 +126,6 @@ pub fn stream_of(s: Stream) -> OutputStream {
     match s {
         Stream::Stdout => OutputStream::Stdout,
         Stream::Stderr => OutputStream::Stderr,
+        Stream::Info => OutputStream::Info,
     }
 }
