@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use output::{Budget, Utf8Carry};
 pub use probe::{FULL_LANDLOCK_ABI, SandboxSupport, probe};
-pub use run::{Exit, Job, Report, Stream};
+pub use run::{Exit, Job, Report, Spawned, Stream};
 
 /// The fixed `PATH` every sandboxed process gets.
 pub const SANDBOX_PATH: &str = "/usr/local/bin:/usr/bin:/bin";

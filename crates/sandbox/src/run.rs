@@ -93,7 +93,43 @@ pub struct Report {
 /// After the main process exits, how long to keep reading pipes still held by stragglers.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
 
+/// A long-lived sandboxed process with piped stdin, stdout and stderr (e.g. a persistent
+/// interpreter). Dropping the child kills it and, through its pid namespace, everything it
+/// started.
+#[derive(Debug)]
+pub struct Spawned {
+    pub child: tokio::process::Child,
+    /// What confinement was missing (it was started anyway because `require` is off).
+    pub warnings: Vec<String>,
+}
+
+impl Spawned {
+    /// Kills the process and everything it started, now.
+    pub fn kill(&mut self) {
+        if let Some(pid) = self.child.id() {
+            GroupKiller(pid as i32).kill();
+        }
+        let _ = self.child.start_kill();
+    }
+}
+
 impl Sandbox {
+    /// Starts `job` confined and returns at once; `job.stdin` and `job.timeout` are ignored
+    /// (the caller owns the pipes and the clock).
+    pub fn spawn(&self, job: &Job) -> Result<Spawned, SandboxError> {
+        let warnings = self.check_policy()?;
+        let mut cmd = self.command(job)?;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let child = cmd.spawn().map_err(|e| SandboxError::Spawn {
+            program: job.program.clone(),
+            source: e,
+        })?;
+        Ok(Spawned { child, warnings })
+    }
+
     /// Runs `job` to the end. `on_chunk` sees each piece of output (already capped and decoded)
     /// as it arrives. Every process the job started is killed before this returns.
     pub async fn run(

@@ -7,6 +7,7 @@
 mod files;
 mod python;
 mod runner;
+mod shell;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub use files::{ListDir, ReadFile};
 pub use python::PythonTool;
 pub use python::assess::{Analysis, SyntaxProblem, analyze};
 pub use runner::Runner;
+pub use shell::{ShellTool, assess_command};
 
 /// Interpreters tried, in order, when the config names none.
 const PYTHON_CANDIDATES: &[&str] = &[
@@ -73,7 +75,7 @@ pub fn default_scratch_root() -> PathBuf {
     std::env::temp_dir().join(format!("llm-repl-{uid}"))
 }
 
-/// The built-in tools: `python`, `read_file`, `list_dir`. Fails when no Python interpreter is
+/// The built-in tools: `python`, `shell`, `read_file`, `list_dir`. Fails when no Python interpreter is
 /// found (the message says how to configure one). Spawns nothing.
 pub fn builtin_tools(
     tools: &ToolsConfig,
@@ -99,7 +101,8 @@ pub fn builtin_tools(
     };
     let max_bytes = tools.max_output_bytes;
     Ok(vec![
-        Arc::new(PythonTool { python, runner }),
+        Arc::new(PythonTool::new(python, runner.clone())),
+        Arc::new(ShellTool { runner }),
         Arc::new(ReadFile { max_bytes }),
         Arc::new(ListDir),
     ])
