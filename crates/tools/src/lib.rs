@@ -4,9 +4,11 @@
 //! it gets arguments and a context and returns an observation. Nothing here spawns a process
 //! before the first call.
 
+mod edit;
 mod files;
 mod python;
 mod runner;
+mod search;
 mod shell;
 pub mod workspace;
 
@@ -18,10 +20,12 @@ use llm_repl_core::Tool;
 use llm_repl_core::config::{SandboxConfig, ToolsConfig};
 use llm_repl_sandbox::Settings;
 
+pub use edit::{EditFile, WriteFile, unified_diff};
 pub use files::{ListDir, ReadFile};
 pub use python::PythonTool;
 pub use python::assess::{Analysis, SyntaxProblem, analyze};
 pub use runner::Runner;
+pub use search::Search;
 pub use shell::{ShellTool, assess_command};
 
 /// Interpreters tried, in order, when the config names none.
@@ -75,7 +79,8 @@ pub fn default_scratch_root() -> PathBuf {
     std::env::temp_dir().join(format!("llm-repl-{uid}"))
 }
 
-/// The built-in tools: `python`, `shell`, `read_file`, `list_dir`. Fails when no Python interpreter is
+/// The built-in tools: `python`, `shell`, `read_file`, `list_dir`, `write_file`, `edit_file`,
+/// `search`. Fails when no Python interpreter is
 /// found (the message says how to configure one). Spawns nothing.
 pub fn builtin_tools(
     tools: &ToolsConfig,
@@ -105,5 +110,8 @@ pub fn builtin_tools(
         Arc::new(ShellTool { runner }),
         Arc::new(ReadFile { max_bytes }),
         Arc::new(ListDir),
+        Arc::new(WriteFile),
+        Arc::new(EditFile),
+        Arc::new(Search),
     ])
 }
