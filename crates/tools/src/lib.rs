@@ -6,6 +6,7 @@
 
 mod edit;
 mod files;
+mod plugin;
 mod python;
 mod runner;
 mod search;
@@ -22,6 +23,7 @@ use llm_repl_sandbox::Settings;
 
 pub use edit::{EditFile, WriteFile, unified_diff};
 pub use files::{ListDir, ReadFile};
+pub use plugin::{PluginScan, PluginTool, plugin_dirs, plugin_tools};
 pub use python::PythonTool;
 pub use python::assess::{Analysis, SyntaxProblem, analyze};
 pub use runner::Runner;
@@ -79,13 +81,28 @@ pub fn default_scratch_root() -> PathBuf {
     std::env::temp_dir().join(format!("llm-repl-{uid}"))
 }
 
+/// The built-in tools, plus the shared interpreter plugin tools run in.
+#[derive(Clone)]
+pub struct ToolSet {
+    pub python: PythonTool,
+    pub tools: Vec<Arc<dyn Tool>>,
+}
+
+impl ToolSet {
+    /// Adds the plugin tools found in `dirs` (see [`plugin_dirs`]); returns one line per file
+    /// or function that was skipped. Spawns a parse-only interpreter only if there are files.
+    pub fn load_plugins(&mut self, dirs: &[PathBuf]) -> Vec<String> {
+        let reserved: Vec<String> = self.tools.iter().map(|t| t.spec().name).collect();
+        let scan = plugin_tools(&self.python, dirs, &reserved);
+        self.tools.extend(scan.tools);
+        scan.warnings
+    }
+}
+
 /// The built-in tools: `python`, `shell`, `read_file`, `list_dir`, `write_file`, `edit_file`,
-/// `search`. Fails when no Python interpreter is
-/// found (the message says how to configure one). Spawns nothing.
-pub fn builtin_tools(
-    tools: &ToolsConfig,
-    sandbox: &SandboxConfig,
-) -> anyhow::Result<Vec<Arc<dyn Tool>>> {
+/// `search`. Fails when no Python interpreter is found (the message says how to configure
+/// one). Spawns nothing.
+pub fn toolset(tools: &ToolsConfig, sandbox: &SandboxConfig) -> anyhow::Result<ToolSet> {
     let python = find_python(&tools.python).ok_or_else(|| {
         if tools.python.is_empty() {
             anyhow::anyhow!(
@@ -105,13 +122,25 @@ pub fn builtin_tools(
         scratch_root: default_scratch_root(),
     };
     let max_bytes = tools.max_output_bytes;
-    Ok(vec![
-        Arc::new(PythonTool::new(python, runner.clone())),
-        Arc::new(ShellTool { runner }),
-        Arc::new(ReadFile { max_bytes }),
-        Arc::new(ListDir),
-        Arc::new(WriteFile),
-        Arc::new(EditFile),
-        Arc::new(Search),
-    ])
+    let python = PythonTool::new(python, runner.clone());
+    Ok(ToolSet {
+        tools: vec![
+            Arc::new(python.clone()),
+            Arc::new(ShellTool { runner }),
+            Arc::new(ReadFile { max_bytes }),
+            Arc::new(ListDir),
+            Arc::new(WriteFile),
+            Arc::new(EditFile),
+            Arc::new(Search),
+        ],
+        python,
+    })
+}
+
+/// The built-in tools (see [`toolset`]).
+pub fn builtin_tools(
+    tools: &ToolsConfig,
+    sandbox: &SandboxConfig,
+) -> anyhow::Result<Vec<Arc<dyn Tool>>> {
+    Ok(toolset(tools, sandbox)?.tools)
 }

@@ -70,7 +70,8 @@ impl PythonTool {
         map.remove(session);
     }
 
-    async fn call(&self, code: &str, ctx: &ToolContext) -> ToolOutcome {
+    /// Runs `code` in the session's interpreter (starting one if needed).
+    pub async fn call(&self, code: &str, ctx: &ToolContext) -> ToolOutcome {
         let slot = self.slot(&ctx.session_id);
         let mut slot = tokio::select! {
             s = slot.lock() => s,
