@@ -102,8 +102,30 @@ sys.stderr = io.TextIOWrapper(_FrameRaw("e", 2), encoding="utf-8", errors="backs
 sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
 
 _ns = {"__name__": "__main__", "__builtins__": __builtins__}
+_driver_pid = os.getpid()
 _cell = 0
 _MAX_REPR = 10000
+
+
+def _end_processes():
+    # Processes a call started end with the call (the interpreter's state and threads stay).
+    # This driver is pid 1 of its own pid namespace: kill(-1) reaches every other process in
+    # it and nothing outside.
+    if os.getpid() != 1:
+        return
+    try:
+        os.kill(-1, 9)
+    except OSError:
+        pass
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            # Killed children may take a moment to become reapable.
+            time.sleep(0.001)
 
 
 def _sync_fds():
@@ -170,6 +192,10 @@ while True:
     request = json.loads(_read_exact(size))
     started = time.perf_counter()
     result = _run(request.get("code", ""))
+    if os.getpid() != _driver_pid:
+        # A process forked by the user's code finished the cell: it must not answer too.
+        os._exit(0)
+    _end_processes()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

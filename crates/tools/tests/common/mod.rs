@@ -1,6 +1,8 @@
 //! Helpers shared by the tools' integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod escape;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
