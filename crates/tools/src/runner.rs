@@ -37,6 +37,8 @@ impl Runner {
         } else {
             name
         };
+        create_private_dir(&self.scratch_root)?;
+        check_private_dir(&self.scratch_root)?;
         let dir = self.scratch_root.join(name);
         create_private_dir(&dir)?;
         Ok(dir)
@@ -68,6 +70,24 @@ impl Runner {
         }
         Ok(report)
     }
+}
+
+/// The scratch root lives in a shared temp dir: it must be ours, a real directory, private.
+fn check_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = dir
+        .symlink_metadata()
+        .map_err(|e| format!("the scratch root {}: {e}", dir.display()))?;
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "the scratch root {} is not a private directory owned by this user: refusing to use \
+             it (remove it and retry)",
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), String> {

@@ -72,22 +72,24 @@ async fn sh_memory_bomb() {
 
 #[tokio::test]
 async fn py_cpu_spin_past_the_limit() {
-    let e = Esc::with_timeout(20);
-    let t = Instant::now();
+    // A long wall clock, so that it is the CPU limit (3 s) that stops the spin.
+    let e = Esc::with_timeout(60);
     let out = e.py("while True:\n    pass").await;
     assert_eq!(out.status, ToolStatus::Error, "{}", out.content);
     assert!(out.content.contains("crashed"), "{}", out.content);
-    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     e.still_works().await;
 }
 
 #[tokio::test]
 async fn sh_cpu_spin_past_the_limit() {
-    let e = Esc::with_timeout(20);
-    let t = Instant::now();
+    let e = Esc::with_timeout(60);
     let out = e.sh("while :; do :; done").await;
-    assert!(out.content.contains("signal"), "{}", out.content);
-    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert_eq!(out.status, ToolStatus::Error, "{}", out.content);
+    assert!(
+        out.content.contains("SIGKILL") || out.content.contains("SIGXCPU"),
+        "{}",
+        out.content
+    );
     e.still_works().await;
 }
 

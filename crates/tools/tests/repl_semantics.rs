@@ -169,3 +169,31 @@ async fn subprocess_output_is_captured_in_order() {
     assert!(a < b && b < c, "{}", out.content);
     assert!(out.content.contains("20000"), "{}", out.content);
 }
+
+#[tokio::test]
+async fn huge_results_and_forged_frames_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let py = tool(&tools_with(10, 4096), "python");
+    let s = new_session();
+    let out = run_in(
+        &py,
+        dir.path(),
+        &s,
+        json!({"code": "raise ValueError('x' * 10_000_000)"}),
+    )
+    .await;
+    assert_eq!(out.status, ToolStatus::Error);
+    assert!(out.content.len() < 10_000, "{}", out.content.len());
+    assert!(
+        out.content.contains("ValueError"),
+        "{}",
+        &out.content[..200]
+    );
+    // Code that writes a bogus frame header straight to the protocol pipe breaks only its own
+    // interpreter: the call ends as a crash and the next call gets a fresh one.
+    let out = run_in(&py, dir.path(), &s, json!({"code": "import __main__, os\nos.write(__main__._proto_out, b'\\x7f\\xff\\xff\\xffr')\nimport time\ntime.sleep(5)"})).await;
+    assert_eq!(out.status, ToolStatus::Error, "{}", out.content);
+    assert!(out.content.contains("protocol error"), "{}", out.content);
+    let out = run_in(&py, dir.path(), &s, json!({"code": "1 + 1"})).await;
+    assert!(out.content.contains("Out: 2"), "{}", out.content);
+}

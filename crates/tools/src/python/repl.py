@@ -105,6 +105,7 @@ _ns = {"__name__": "__main__", "__builtins__": __builtins__}
 _driver_pid = os.getpid()
 _cell = 0
 _MAX_REPR = 10000
+_MAX_TRACEBACK = 50000
 
 
 def _end_processes():
@@ -168,11 +169,11 @@ def _run(code):
         tb = e.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != name:
             tb = tb.tb_next
-        reply["error"] = {
-            "type": type(e).__name__,
-            "message": str(e),
-            "traceback": "".join(traceback.format_exception(type(e), e, tb)),
-        }
+        text = "".join(traceback.format_exception(type(e), e, tb))
+        if len(text) > _MAX_TRACEBACK:
+            half = _MAX_TRACEBACK // 2
+            text = text[:half] + "\n[... %d characters cut ...]\n" % (len(text) - 2 * half) + text[-half:]
+        reply["error"] = {"type": type(e).__name__, "traceback": text}
     return reply
 
 

@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 const DRIVER: &str = include_str!("repl.py");
 
-/// Frames larger than this mean the protocol broke.
-const MAX_FRAME: usize = 64 * 1024 * 1024;
+/// Frames larger than this mean the protocol broke (the driver sends at most 64 KiB of output
+/// or a result of about 60 KiB per frame; user code could forge frames, so this is a bound).
+const MAX_FRAME: usize = 4 * 1024 * 1024;
 
 /// How long a fresh interpreter may take to say it is ready.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -201,7 +202,19 @@ impl Repl {
                     }
                 }
                 Ok((b'r', bytes)) => match serde_json::from_slice::<Reply>(&bytes) {
-                    Ok(reply) => break CallEnd::Done(reply),
+                    Ok(mut reply) => {
+                        // Forged or not, a result never exceeds the output cap.
+                        for text in [
+                            reply.value.as_mut(),
+                            reply.error.as_mut().map(|e| &mut e.traceback),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        {
+                            truncate(text, max_output);
+                        }
+                        break CallEnd::Done(reply);
+                    }
                     Err(e) => break CallEnd::Crashed(format!("protocol error: {e}")),
                 },
                 Ok((k, _)) => break CallEnd::Crashed(format!("unexpected frame {:?}", k as char)),
@@ -244,5 +257,18 @@ impl Repl {
             },
             _ => fallback.to_string(),
         }
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary, saying so.
+fn truncate(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = s.len() - end;
+        s.truncate(end);
+        s.push_str(&format!("[... {cut} bytes cut]"));
     }
 }
