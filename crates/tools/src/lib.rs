@@ -1,8 +1,14 @@
-//! The built-in tools (python, files) and, later, shell and plugin tools, on top of the sandbox.
+//! The built-in tools and plugin tools, on top of the sandbox.
 //!
-//! Each tool implements `llm_repl_core::Tool`. It must never talk to a provider or the store:
-//! it gets arguments and a context and returns an observation. Nothing here spawns a process
-//! before the first call.
+//! `python` (a persistent sandboxed interpreter per session), `shell` (`sh -c` in the same
+//! sandbox), `read_file`, `list_dir`, `write_file`, `edit_file`, `search` (all confined to the
+//! workspace), and plugin tools (`@tool` functions in Python files). Each implements
+//! `llm_repl_core::Tool` and gives an accurate `assess()` (syntax, AST / command findings,
+//! whether approval is advised); the approval decision itself is the agent's.
+//!
+//! A tool must never talk to a provider or the store: it gets arguments and a context and
+//! returns an observation. Nothing here spawns a process before the first call (plugin
+//! discovery, when asked for, parses files in one short-lived interpreter).
 
 mod edit;
 mod files;
@@ -23,6 +29,8 @@ use llm_repl_sandbox::Settings;
 
 pub use edit::{EditFile, WriteFile, unified_diff};
 pub use files::{ListDir, ReadFile};
+/// What the kernel offers the sandbox (for `doctor`).
+pub use llm_repl_sandbox::{SandboxSupport, probe as sandbox_probe};
 pub use plugin::{PluginScan, PluginTool, plugin_dirs, plugin_tools};
 pub use python::PythonTool;
 pub use python::assess::{Analysis, SyntaxProblem, analyze};
