@@ -104,6 +104,16 @@ pub struct Spawned {
 }
 
 impl Spawned {
+    /// Sends SIGINT to the process group (an interpreter turns it into KeyboardInterrupt).
+    pub fn interrupt(&self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) on a process group; no memory involved.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGINT);
+            }
+        }
+    }
+
     /// Kills the process and everything it started, now.
     pub fn kill(&mut self) {
         if let Some(pid) = self.child.id() {

@@ -197,3 +197,64 @@ async fn huge_results_and_forged_frames_stay_bounded() {
     let out = run_in(&py, dir.path(), &s, json!({"code": "1 + 1"})).await;
     assert!(out.content.contains("Out: 2"), "{}", out.content);
 }
+
+#[tokio::test]
+async fn interrupt_keeps_state_when_the_code_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let py = tool(&tools_with(30, 1 << 20), "python");
+    let s = new_session();
+    run_in(&py, dir.path(), &s, json!({"code": "kept = 'still here'"})).await;
+    let mut c = call_in(dir.path(), &s);
+    let cancel = c.ctx.cancel.clone();
+    let ctx = c.ctx.clone();
+    let handle = tokio::spawn({
+        let py = py.clone();
+        async move {
+            py.run(
+                json!({"code": "print('sleeping', flush=True)\nimport time\ntime.sleep(30)"}),
+                ctx,
+            )
+            .await
+        }
+    });
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.rx.recv())
+        .await
+        .unwrap();
+    let t = std::time::Instant::now();
+    cancel.cancel();
+    let out = handle.await.unwrap();
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(200),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status, ToolStatus::Interrupted);
+    assert!(out.content.contains("kept its state"), "{}", out.content);
+    let out = run_in(&py, dir.path(), &s, json!({"code": "kept"})).await;
+    assert!(out.content.contains("Out: 'still here'"), "{}", out.content);
+    assert!(!out.content.contains("new interpreter"), "{}", out.content);
+
+    // Code that swallows KeyboardInterrupt is killed after the grace period.
+    let mut c = call_in(dir.path(), &s);
+    let cancel = c.ctx.cancel.clone();
+    let ctx = c.ctx.clone();
+    let handle = tokio::spawn({
+        let py = py.clone();
+        async move {
+            py.run(json!({"code": "import time\nprint('stubborn', flush=True)\nwhile True:\n    try:\n        time.sleep(30)\n    except KeyboardInterrupt:\n        pass"}), ctx).await
+        }
+    });
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.rx.recv())
+        .await
+        .unwrap();
+    let t = std::time::Instant::now();
+    cancel.cancel();
+    let out = handle.await.unwrap();
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(200),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status, ToolStatus::Interrupted);
+    assert!(out.content.contains("was killed"), "{}", out.content);
+}

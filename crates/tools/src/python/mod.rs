@@ -130,7 +130,7 @@ impl PythonTool {
             );
         }
         let lost = match &end {
-            CallEnd::Done(_) => None,
+            CallEnd::Done(_) | CallEnd::Interrupted(_) => None,
             CallEnd::TimedOut => Some(format!("timed out after {} s", timeout.as_secs())),
             CallEnd::Cancelled => Some("was interrupted".to_string()),
             CallEnd::Crashed(why) => Some(format!("crashed ({why})")),
@@ -172,8 +172,21 @@ fn repl_outcome(
             ));
             ToolStatus::TimedOut
         }
+        CallEnd::Interrupted(reply) => {
+            // Where the code was stopped.
+            if let Some(err) = &reply.error {
+                c.push_str(&err.traceback);
+                if !c.ends_with('\n') {
+                    c.push('\n');
+                }
+            }
+            c.push_str(
+                "[interrupted by the user: the code was stopped; the interpreter kept its state]",
+            );
+            ToolStatus::Interrupted
+        }
         CallEnd::Cancelled => {
-            c.push_str("[interrupted by the user: the interpreter was stopped (state lost)]");
+            c.push_str("[interrupted by the user: the interpreter did not stop in time and was killed (state lost)]");
             ToolStatus::Interrupted
         }
         CallEnd::Crashed(why) => {

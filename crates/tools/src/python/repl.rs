@@ -21,6 +21,10 @@ const DRIVER: &str = include_str!("repl.py");
 /// or a result of about 60 KiB per frame; user code could forge frames, so this is a bound).
 const MAX_FRAME: usize = 4 * 1024 * 1024;
 
+/// After an interrupt, how long the code has to stop before the interpreter is killed (the
+/// whole interrupt must stay well under 200 ms).
+const INTERRUPT_GRACE: Duration = Duration::from_millis(120);
+
 /// How long a fresh interpreter may take to say it is ready.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -55,6 +59,9 @@ pub struct SyntaxInfo {
 pub enum CallEnd {
     Done(Reply),
     TimedOut,
+    /// Interrupted, and the interpreter stopped the code in time: its state is kept.
+    Interrupted(Reply),
+    /// Interrupted and killed (it did not stop in time).
     Cancelled,
     /// The interpreter died or broke the protocol; the text says how.
     Crashed(String),
@@ -181,11 +188,21 @@ impl Repl {
         let mut budget = Budget::new(max_output);
         let mut dec = [Utf8Carry::default(), Utf8Carry::default()];
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut interrupting: Option<tokio::time::Instant> = None;
         let end = loop {
+            let grace = interrupting.unwrap_or(deadline);
             let frame = tokio::select! {
                 f = self.read_frame() => f,
                 () = tokio::time::sleep_until(deadline) => break CallEnd::TimedOut,
-                () = cancel.cancelled() => break CallEnd::Cancelled,
+                () = tokio::time::sleep_until(grace), if interrupting.is_some() => {
+                    break CallEnd::Cancelled
+                }
+                () = cancel.cancelled(), if interrupting.is_none() => {
+                    // Ask nicely first: KeyboardInterrupt keeps the interpreter's state.
+                    self.proc.interrupt();
+                    interrupting = Some(tokio::time::Instant::now() + INTERRUPT_GRACE);
+                    continue;
+                }
             };
             match frame {
                 Ok((kind @ (b'o' | b'e'), bytes)) => {
@@ -213,6 +230,9 @@ impl Repl {
                         {
                             truncate(text, max_output);
                         }
+                        if interrupting.is_some() {
+                            break CallEnd::Interrupted(reply);
+                        }
                         break CallEnd::Done(reply);
                     }
                     Err(e) => break CallEnd::Crashed(format!("protocol error: {e}")),
@@ -236,7 +256,7 @@ impl Repl {
             }
         }
         out.cut_bytes = budget.cut();
-        if !matches!(end, CallEnd::Done(_)) {
+        if !matches!(end, CallEnd::Done(_) | CallEnd::Interrupted(_)) {
             self.kill();
         }
         (end, out)
