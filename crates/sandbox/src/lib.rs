@@ -1,16 +1,22 @@
-//! Runs one untrusted process confined: a new session and process group, rlimits, a wall-clock
-//! timeout that kills the whole tree, a scrubbed environment and capped, binary-safe output.
+//! Runs one untrusted process confined: Landlock (files, TCP, signals), new user, network and
+//! pid namespaces, seccomp, rlimits, a wall-clock timeout that kills the whole tree, a scrubbed
+//! environment and capped, binary-safe output. [`probe`] says what the kernel offers; the
+//! `require` policy decides between refusing and running with a loud warning.
 //!
 //! It knows nothing of language models, tools or the agent; it must never read config files or
 //! secrets itself. Callers hand it a [`Settings`] (paths, limits, policy) and a [`Job`].
 
+mod confine;
 mod output;
+mod probe;
 mod run;
+mod seccomp;
 
 use std::path::PathBuf;
 
 pub use output::{Budget, Utf8Carry};
-pub use run::{Exit, Job, Report, Stream};
+pub use probe::{FULL_LANDLOCK_ABI, SandboxSupport, probe};
+pub use run::{Exit, Job, Report, Spawned, Stream};
 
 /// The fixed `PATH` every sandboxed process gets.
 pub const SANDBOX_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -20,6 +26,8 @@ pub const SANDBOX_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 pub struct Settings {
     /// Read-write directories (the workspace and the session's scratch dir).
     pub read_write: Vec<PathBuf>,
+    /// Readable directories besides the system ones (e.g. an interpreter's prefix).
+    pub read_only: Vec<PathBuf>,
     /// The process's HOME and TMPDIR.
     pub scratch: PathBuf,
     /// Let the process reach the network.
@@ -39,6 +47,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             read_write: Vec::new(),
+            read_only: Vec::new(),
             scratch: std::env::temp_dir(),
             network: false,
             require: true,
@@ -95,46 +104,97 @@ impl Sandbox {
         ]
     }
 
+    /// Checks the policy against what the kernel offers: `Err` when confinement is required
+    /// but missing, else the warnings to show (empty when fully confined).
+    pub fn check_policy(&self) -> Result<Vec<String>, SandboxError> {
+        decide(probe(), self.settings.require)
+    }
+
     /// A command for `job` with the environment scrubbed and the confinement applied in the
-    /// child before `exec`.
+    /// child before `exec`. Fails when the policy requires confinement the kernel lacks.
     pub fn command(&self, job: &Job) -> Result<tokio::process::Command, SandboxError> {
+        self.check_policy()?;
+        let mut read_only = self.settings.read_only.clone();
+        // The program's directory, and its prefix for `.../bin/prog` (an interpreter's lib).
+        if let Some(dir) = job.program.parent() {
+            read_only.push(dir.to_path_buf());
+            if dir.ends_with("bin")
+                && let Some(prefix) = dir.parent()
+                && prefix != std::path::Path::new("/")
+            {
+                read_only.push(prefix.to_path_buf());
+            }
+        }
+        let prepared = confine::Prepared::new(&self.settings, probe(), &read_only)
+            .map_err(SandboxError::Unavailable)?;
         let mut cmd = tokio::process::Command::new(&job.program);
         cmd.args(&job.args).current_dir(&job.cwd).env_clear();
         for (k, v) in self.base_env().into_iter().chain(job.env.iter().cloned()) {
             cmd.env(k, v);
         }
-        let limits = rlimits(&self.settings);
-        // SAFETY: the closure runs in the forked child before exec; it only makes
-        // async-signal-safe system calls (setsid, setrlimit) on data prepared before the fork.
+        // SAFETY: `apply` runs in the forked child before exec and only makes
+        // async-signal-safe system calls on data prepared above.
         unsafe {
-            cmd.pre_exec(move || {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                for (res, value) in limits {
-                    let lim = libc::rlimit {
-                        rlim_cur: value,
-                        rlim_max: value,
-                    };
-                    if libc::setrlimit(res, &lim) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
+            cmd.pre_exec(move || prepared.apply());
         }
         Ok(cmd)
     }
 }
 
-type Resource = libc::__rlimit_resource_t;
+/// The `require` policy applied to what the kernel offers: missing essentials (Landlock,
+/// namespaces, seccomp) refuse when required; anything missing is otherwise a warning.
+pub fn decide(support: &SandboxSupport, require: bool) -> Result<Vec<String>, SandboxError> {
+    let missing = support.missing();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let essential = support.landlock_abi < 1 || !support.namespaces || !support.seccomp;
+    if essential && require {
+        return Err(SandboxError::Unavailable(format!(
+            "{}; refusing to run tools unconfined (set sandbox.require = false to run them \
+             anyway, with a warning)",
+            missing.join("; ")
+        )));
+    }
+    Ok(missing
+        .into_iter()
+        .map(|m| format!("WARNING: the sandbox is incomplete: {m}"))
+        .collect())
+}
 
-fn rlimits(s: &Settings) -> [(Resource, libc::rlim_t); 5] {
-    [
-        (libc::RLIMIT_CPU, s.cpu_secs),
-        (libc::RLIMIT_AS, s.memory_bytes),
-        (libc::RLIMIT_FSIZE, s.max_file_bytes),
-        (libc::RLIMIT_NOFILE, s.max_open_files),
-        (libc::RLIMIT_CORE, 0),
-    ]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn support(landlock_abi: i32, namespaces: bool, seccomp: bool) -> SandboxSupport {
+        SandboxSupport {
+            landlock_abi,
+            namespaces,
+            seccomp,
+            namespace_error: (!namespaces).then(|| "EPERM".into()),
+        }
+    }
+
+    #[test]
+    fn policy_refuses_or_warns() {
+        assert!(decide(&support(7, true, true), true).unwrap().is_empty());
+        let e = decide(&support(0, true, true), true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Landlock") && e.contains("sandbox.require"),
+            "{e}"
+        );
+        let e = decide(&support(7, false, true), true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("namespaces") && e.contains("EPERM"), "{e}");
+        let w = decide(&support(0, false, false), false).unwrap();
+        assert_eq!(w.len(), 3);
+        assert!(w.iter().all(|l| l.starts_with("WARNING")));
+        // An old Landlock is a warning even when confinement is required.
+        let w = decide(&support(3, true, true), true).unwrap();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("ABI 3"), "{w:?}");
+    }
 }

@@ -36,6 +36,8 @@ pub struct Job {
 pub enum Stream {
     Stdout,
     Stderr,
+    /// The sandbox's own notes (warnings about missing confinement).
+    Info,
 }
 
 /// How the process ended.
@@ -84,12 +86,60 @@ pub struct Report {
     /// Output bytes dropped by the cap.
     pub cut_bytes: u64,
     pub duration: Duration,
+    /// What confinement was missing (the run went ahead because `require` is off).
+    pub warnings: Vec<String>,
 }
 
 /// After the main process exits, how long to keep reading pipes still held by stragglers.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
 
+/// A long-lived sandboxed process with piped stdin, stdout and stderr (e.g. a persistent
+/// interpreter). Dropping the child kills it and, through its pid namespace, everything it
+/// started.
+#[derive(Debug)]
+pub struct Spawned {
+    pub child: tokio::process::Child,
+    /// What confinement was missing (it was started anyway because `require` is off).
+    pub warnings: Vec<String>,
+}
+
+impl Spawned {
+    /// Sends SIGINT to the process group (an interpreter turns it into KeyboardInterrupt).
+    pub fn interrupt(&self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) on a process group; no memory involved.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGINT);
+            }
+        }
+    }
+
+    /// Kills the process and everything it started, now.
+    pub fn kill(&mut self) {
+        if let Some(pid) = self.child.id() {
+            GroupKiller(pid as i32).kill();
+        }
+        let _ = self.child.start_kill();
+    }
+}
+
 impl Sandbox {
+    /// Starts `job` confined and returns at once; `job.stdin` and `job.timeout` are ignored
+    /// (the caller owns the pipes and the clock).
+    pub fn spawn(&self, job: &Job) -> Result<Spawned, SandboxError> {
+        let warnings = self.check_policy()?;
+        let mut cmd = self.command(job)?;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let child = cmd.spawn().map_err(|e| SandboxError::Spawn {
+            program: job.program.clone(),
+            source: e,
+        })?;
+        Ok(Spawned { child, warnings })
+    }
+
     /// Runs `job` to the end. `on_chunk` sees each piece of output (already capped and decoded)
     /// as it arrives. Every process the job started is killed before this returns.
     pub async fn run(
@@ -99,6 +149,10 @@ impl Sandbox {
         on_chunk: &mut (dyn FnMut(Stream, &str) + Send),
     ) -> Result<Report, SandboxError> {
         let started = Instant::now();
+        let warnings = self.check_policy()?;
+        for w in &warnings {
+            on_chunk(Stream::Info, w);
+        }
         let mut cmd = self.command(job)?;
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -202,6 +256,7 @@ impl Sandbox {
             output: text,
             cut_bytes: budget.cut(),
             duration: started.elapsed(),
+            warnings,
         })
     }
 }

@@ -1,12 +1,22 @@
-//! The built-in tools (python, files) and, later, shell and plugin tools, on top of the sandbox.
+//! The built-in tools and plugin tools, on top of the sandbox.
 //!
-//! Each tool implements `llm_repl_core::Tool`. It must never talk to a provider or the store:
-//! it gets arguments and a context and returns an observation. Nothing here spawns a process
-//! before the first call.
+//! `python` (a persistent sandboxed interpreter per session), `shell` (`sh -c` in the same
+//! sandbox), `read_file`, `list_dir`, `write_file`, `edit_file`, `search` (all confined to the
+//! workspace), and plugin tools (`@tool` functions in Python files). Each implements
+//! `llm_repl_core::Tool` and gives an accurate `assess()` (syntax, AST / command findings,
+//! whether approval is advised); the approval decision itself is the agent's.
+//!
+//! A tool must never talk to a provider or the store: it gets arguments and a context and
+//! returns an observation. Nothing here spawns a process before the first call (plugin
+//! discovery, when asked for, parses files in one short-lived interpreter).
 
+mod edit;
 mod files;
+mod plugin;
 mod python;
 mod runner;
+mod search;
+mod shell;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -17,10 +27,16 @@ use llm_repl_core::Tool;
 use llm_repl_core::config::{SandboxConfig, ToolsConfig};
 use llm_repl_sandbox::Settings;
 
+pub use edit::{EditFile, WriteFile, unified_diff};
 pub use files::{ListDir, ReadFile};
+/// What the kernel offers the sandbox (for `doctor`).
+pub use llm_repl_sandbox::{SandboxSupport, probe as sandbox_probe};
+pub use plugin::{PluginScan, PluginTool, plugin_dirs, plugin_tools};
 pub use python::PythonTool;
 pub use python::assess::{Analysis, SyntaxProblem, analyze};
 pub use runner::Runner;
+pub use search::Search;
+pub use shell::{ShellTool, assess_command};
 
 /// Interpreters tried, in order, when the config names none.
 const PYTHON_CANDIDATES: &[&str] = &[
@@ -73,12 +89,28 @@ pub fn default_scratch_root() -> PathBuf {
     std::env::temp_dir().join(format!("llm-repl-{uid}"))
 }
 
-/// The built-in tools: `python`, `read_file`, `list_dir`. Fails when no Python interpreter is
-/// found (the message says how to configure one). Spawns nothing.
-pub fn builtin_tools(
-    tools: &ToolsConfig,
-    sandbox: &SandboxConfig,
-) -> anyhow::Result<Vec<Arc<dyn Tool>>> {
+/// The built-in tools, plus the shared interpreter plugin tools run in.
+#[derive(Clone)]
+pub struct ToolSet {
+    pub python: PythonTool,
+    pub tools: Vec<Arc<dyn Tool>>,
+}
+
+impl ToolSet {
+    /// Adds the plugin tools found in `dirs` (see [`plugin_dirs`]); returns one line per file
+    /// or function that was skipped. Spawns a parse-only interpreter only if there are files.
+    pub fn load_plugins(&mut self, dirs: &[PathBuf]) -> Vec<String> {
+        let reserved: Vec<String> = self.tools.iter().map(|t| t.spec().name).collect();
+        let scan = plugin_tools(&self.python, dirs, &reserved);
+        self.tools.extend(scan.tools);
+        scan.warnings
+    }
+}
+
+/// The built-in tools: `python`, `shell`, `read_file`, `list_dir`, `write_file`, `edit_file`,
+/// `search`. Fails when no Python interpreter is found (the message says how to configure
+/// one). Spawns nothing.
+pub fn toolset(tools: &ToolsConfig, sandbox: &SandboxConfig) -> anyhow::Result<ToolSet> {
     let python = find_python(&tools.python).ok_or_else(|| {
         if tools.python.is_empty() {
             anyhow::anyhow!(
@@ -98,9 +130,25 @@ pub fn builtin_tools(
         scratch_root: default_scratch_root(),
     };
     let max_bytes = tools.max_output_bytes;
-    Ok(vec![
-        Arc::new(PythonTool { python, runner }),
-        Arc::new(ReadFile { max_bytes }),
-        Arc::new(ListDir),
-    ])
+    let python = PythonTool::new(python, runner.clone());
+    Ok(ToolSet {
+        tools: vec![
+            Arc::new(python.clone()),
+            Arc::new(ShellTool { runner }),
+            Arc::new(ReadFile { max_bytes }),
+            Arc::new(ListDir),
+            Arc::new(WriteFile),
+            Arc::new(EditFile),
+            Arc::new(Search),
+        ],
+        python,
+    })
+}
+
+/// The built-in tools (see [`toolset`]).
+pub fn builtin_tools(
+    tools: &ToolsConfig,
+    sandbox: &SandboxConfig,
+) -> anyhow::Result<Vec<Arc<dyn Tool>>> {
+    Ok(toolset(tools, sandbox)?.tools)
 }

@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use llm_repl_core::ToolContext;
-use llm_repl_protocol::OutputStream;
-use llm_repl_sandbox::{Job, Report, Sandbox, Settings};
-
-use crate::python::{cut_marker, stream_of};
+use llm_repl_core::ToolOutcome;
+use llm_repl_protocol::{OutputStream, ToolStatus};
+use llm_repl_sandbox::{Exit, Job, Report, Sandbox, Settings, Stream};
 
 /// Shared by the process-running tools.
 #[derive(Debug, Clone)]
@@ -38,6 +37,8 @@ impl Runner {
         } else {
             name
         };
+        create_private_dir(&self.scratch_root)?;
+        check_private_dir(&self.scratch_root)?;
         let dir = self.scratch_root.join(name);
         create_private_dir(&dir)?;
         Ok(dir)
@@ -71,6 +72,24 @@ impl Runner {
     }
 }
 
+/// The scratch root lives in a shared temp dir: it must be ours, a real directory, private.
+fn check_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = dir
+        .symlink_metadata()
+        .map_err(|e| format!("the scratch root {}: {e}", dir.display()))?;
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "the scratch root {} is not a private directory owned by this user: refusing to use \
+             it (remove it and retry)",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
 fn create_private_dir(dir: &Path) -> Result<(), String> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
@@ -78,4 +97,52 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| format!("cannot create the scratch dir {}: {e}", dir.display()))
+}
+
+/// The observation for a finished process: its output, then one line of status.
+pub fn outcome(report: &Report, timeout: Duration) -> ToolOutcome {
+    let mut content: String = report.warnings.iter().map(|w| format!("[{w}]\n")).collect();
+    content.push_str(&report.output);
+    if report.cut_bytes > 0 {
+        content.push_str(&cut_marker(report.cut_bytes));
+    }
+    if !content.is_empty() && !content.ends_with('\n') {
+        content.push('\n');
+    }
+    let secs = report.duration.as_secs_f64();
+    let (status, line) = match report.exit {
+        Exit::Code(0) => (ToolStatus::Ok, format!("[exit code 0 · {secs:.2} s]")),
+        Exit::Code(c) => (ToolStatus::Error, format!("[exit code {c} · {secs:.2} s]")),
+        Exit::Signal(_) => (
+            ToolStatus::Error,
+            format!("[{} · {secs:.2} s]", report.exit),
+        ),
+        Exit::TimedOut => (
+            ToolStatus::TimedOut,
+            format!(
+                "[timed out after {} s: the process and everything it started were killed]",
+                timeout.as_secs()
+            ),
+        ),
+        Exit::Cancelled => (
+            ToolStatus::Interrupted,
+            format!("[interrupted by the user after {secs:.2} s]"),
+        ),
+    };
+    content.push_str(&line);
+    ToolOutcome { status, content }
+}
+
+/// The marker appended where output was cut.
+pub fn cut_marker(cut: u64) -> String {
+    format!("\n[output cut: {cut} more bytes not shown]\n")
+}
+
+/// Maps a sandbox stream to the protocol's.
+pub fn stream_of(s: Stream) -> OutputStream {
+    match s {
+        Stream::Stdout => OutputStream::Stdout,
+        Stream::Stderr => OutputStream::Stderr,
+        Stream::Info => OutputStream::Info,
+    }
 }

@@ -51,6 +51,51 @@ pub fn resolve_new(workdir: &Path, path: &str) -> Result<PathBuf, String> {
     Ok(target)
 }
 
+/// Resolves a file path to create or overwrite, allowing missing parent directories: the
+/// deepest existing ancestor must be inside the workspace and the rest plain names. Returns the
+/// target and the directories to create.
+pub fn resolve_for_write(workdir: &Path, path: &str) -> Result<PathBuf, String> {
+    let root = root(workdir)?;
+    let rel = Path::new(path);
+    let joined = if rel.is_absolute() {
+        rel.to_path_buf()
+    } else {
+        root.join(rel)
+    };
+    let mut existing = joined.as_path();
+    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
+    while existing.symlink_metadata().is_err() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => return Err(format!("{path}: not a usable path")),
+        }
+    }
+    if rel.components().any(|c| matches!(c, Component::ParentDir)) && !rest.is_empty() {
+        return Err(format!("{path}: refused: `..` in a path to create"));
+    }
+    let real = existing
+        .canonicalize()
+        .map_err(|e| format!("{path}: {e}"))?;
+    if !real.starts_with(&root) {
+        return Err(format!(
+            "{path}: refused: it resolves to {} which is outside the workspace {}",
+            real.display(),
+            root.display()
+        ));
+    }
+    let mut target = real;
+    for name in rest.iter().rev() {
+        target.push(name);
+    }
+    if target == root {
+        return Err(format!("{path}: is the workspace itself"));
+    }
+    Ok(target)
+}
+
 /// The path as shown to the model: relative to the workspace when inside it.
 pub fn display(workdir: &Path, path: &Path) -> String {
     match root(workdir) {
@@ -94,5 +139,17 @@ mod tests {
         assert!(resolve_new(&ws, "../new.txt").is_err());
         assert!(resolve_new(&ws, "link").is_err());
         assert!(resolve_new(&ws, "..").is_err());
+
+        let root = ws.canonicalize().unwrap();
+        assert_eq!(
+            resolve_for_write(&ws, "d/e/f.txt").unwrap(),
+            root.join("d/e/f.txt")
+        );
+        assert_eq!(resolve_for_write(&ws, "a.txt").unwrap(), root.join("a.txt"));
+        assert!(resolve_for_write(&ws, "../x.txt").is_err());
+        assert!(resolve_for_write(&ws, "d/../../x.txt").is_err());
+        assert!(resolve_for_write(&ws, "link").is_err());
+        assert!(resolve_for_write(&ws, "/tmp/x.txt").is_err());
+        assert!(resolve_for_write(&ws, ".").is_err());
     }
 }

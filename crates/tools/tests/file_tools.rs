@@ -94,3 +94,92 @@ async fn list_dir_lists_and_refuses_escapes() {
         assert_eq!(out.status, ToolStatus::Error, "{path}: {}", out.content);
     }
 }
+
+#[tokio::test]
+async fn write_file_creates_replaces_and_refuses_escapes() {
+    let (d, ws) = setup();
+    let t = tool(&tools_with(10, 1 << 20), "write_file");
+    let out = run(
+        &t,
+        &ws,
+        json!({"path": "new/dir/b.txt", "content": "x\ny\n"}),
+    )
+    .await;
+    assert_eq!(out.status, ToolStatus::Ok, "{}", out.content);
+    assert_eq!(
+        std::fs::read_to_string(ws.join("new/dir/b.txt")).unwrap(),
+        "x\ny\n"
+    );
+    let out = run(
+        &t,
+        &ws,
+        json!({"path": "new/dir/b.txt", "content": "x\nz\n"}),
+    )
+    .await;
+    assert!(out.content.contains("-y\n+z\n"), "{}", out.content);
+    for path in [
+        "../planted.txt",
+        "evil",
+        "/tmp/planted.txt",
+        "sub/../../planted.txt",
+    ] {
+        let out = run(&t, &ws, json!({"path": path, "content": "pwned"})).await;
+        assert_eq!(out.status, ToolStatus::Error, "{path}: {}", out.content);
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("secret.txt")).unwrap(),
+        "TOP SECRET"
+    );
+    assert!(!d.path().join("planted.txt").exists());
+    let a = t.assess(&json!({"path": "x", "content": ""}));
+    assert!(a.needs_approval.is_some());
+}
+
+#[tokio::test]
+async fn edit_file_replaces_exactly_with_a_diff() {
+    let (_d, ws) = setup();
+    let t = tool(&tools_with(10, 1 << 20), "edit_file");
+    let out = run(
+        &t,
+        &ws,
+        json!({"path": "a.txt", "old": "two\nthree", "new": "2\n3"}),
+    )
+    .await;
+    assert_eq!(out.status, ToolStatus::Ok, "{}", out.content);
+    assert!(
+        out.content.contains("-two\n-three\n+2\n+3\n"),
+        "{}",
+        out.content
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join("a.txt")).unwrap(),
+        "one\n2\n3\nfour\n"
+    );
+    let out = run(&t, &ws, json!({"path": "a.txt", "old": "nope", "new": "x"})).await;
+    assert!(out.content.contains("not found"), "{}", out.content);
+    std::fs::write(ws.join("r.txt"), "a a a").unwrap();
+    let out = run(&t, &ws, json!({"path": "r.txt", "old": "a", "new": "b"})).await;
+    assert!(out.content.contains("occurs 3 times"), "{}", out.content);
+    let out = run(
+        &t,
+        &ws,
+        json!({"path": "r.txt", "old": "a", "new": "b", "replace_all": true}),
+    )
+    .await;
+    assert_eq!(out.status, ToolStatus::Ok);
+    assert_eq!(std::fs::read_to_string(ws.join("r.txt")).unwrap(), "b b b");
+    let out = run(&t, &ws, json!({"path": "evil", "old": "TOP", "new": "x"})).await;
+    assert!(
+        out.content.contains("outside the workspace"),
+        "{}",
+        out.content
+    );
+}
+
+#[tokio::test]
+async fn search_tool_finds_lines() {
+    let (_d, ws) = setup();
+    let t = tool(&tools_with(10, 1 << 20), "search");
+    let out = run(&t, &ws, json!({"pattern": "^t"})).await;
+    assert_eq!(out.content, "a.txt:2: two\na.txt:3: three\n");
+}

@@ -21,7 +21,7 @@ async fn prints_and_reports_exit_status() {
         "{}",
         out.content
     );
-    assert!(out.content.contains("[exit code 0"), "{}", out.content);
+    assert!(out.content.contains("[ok "), "{}", out.content);
 
     let out = run(
         &py,
@@ -31,7 +31,7 @@ async fn prints_and_reports_exit_status() {
     .await;
     assert_eq!(out.status, ToolStatus::Error);
     assert!(out.content.contains("bad"), "{}", out.content);
-    assert!(out.content.contains("[exit code 3"), "{}", out.content);
+    assert!(out.content.contains("SystemExit: 3"), "{}", out.content);
 }
 
 #[tokio::test]

@@ -60,6 +60,7 @@ PREFIXES = {
     "os.spawn": ("high", "os-spawn", "runs another program"),
     "os.posix_spawn": ("high", "os-spawn", "runs another program"),
 }
+MODE_RE = __import__("re").compile(r"^[rwxabt+]{1,4}$")
 WRITE_METHODS = {"write_text", "write_bytes", "unlink", "rmdir", "touch", "symlink_to", "hardlink_to"}
 
 
@@ -117,18 +118,31 @@ def main():
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
+        attr = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        if attr in WRITE_METHODS:
+            add("medium", "path-write", ".%s(): changes the file system" % attr, node.lineno)
         name = dotted(node.func, aliases)
-        if name is None:
+        if name is None and attr != "open":
             continue
+        name = name or ".open"
         if name in CALLS:
             level, code, why = CALLS[name]
             add(level, code, "%s(): %s" % (name, why), node.lineno)
         for pre, (level, code, why) in PREFIXES.items():
             if name.startswith(pre):
                 add(level, code, "%s(): %s" % (name, why), node.lineno)
-        if name in ("open", "io.open", "os.open", "builtins.open") or name.endswith(".open"):
+        if name in ("open", "io.open", "os.open", "builtins.open", "codecs.open") or attr == "open":
+            is_method = attr == "open" and name not in ("io.open", "os.open", "builtins.open", "codecs.open")
             mode = None
-            if len(node.args) > 1:
+            if is_method:
+                # Path.open(mode) or ZipFile.open(name, mode)
+                if len(node.args) > 1:
+                    mode = node.args[1]
+                elif node.args:
+                    a = node.args[0]
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str) and MODE_RE.match(a.value):
+                        mode = a
+            elif len(node.args) > 1:
                 mode = node.args[1]
             for kw in node.keywords:
                 if kw.arg in ("mode", "flags"):
@@ -140,9 +154,6 @@ def main():
                     add("medium", "open-write", "open(..., %r): writes a file" % mode.value, node.lineno)
             elif mode is not None:
                 add("medium", "open-write", "open() with a computed mode: may write a file", node.lineno)
-        last = name.rsplit(".", 1)[-1]
-        if last in WRITE_METHODS and "." in name and not name.startswith("os."):
-            add("medium", "path-write", "%s(): changes the file system" % name, node.lineno)
     print(json.dumps({"findings": findings}))
 
 

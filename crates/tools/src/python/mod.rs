@@ -1,41 +1,241 @@
-//! The `python` tool: runs a snippet in the sandboxed interpreter, streaming its output.
+//! The `python` tool: a persistent interpreter per session inside the sandbox, like a REPL.
+//!
+//! Variables, imports and functions survive between calls of one session. A call that times
+//! out, is interrupted or crashes the interpreter kills it; the next call starts a fresh one
+//! and its observation says the state was lost.
 
 pub mod assess;
+pub mod repl;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use llm_repl_core::tool::Assessment;
 use llm_repl_core::{Tool, ToolContext, ToolOutcome, ToolSpec};
 use llm_repl_protocol::{OutputStream, ToolStatus};
-use llm_repl_sandbox::{Exit, Job, Report, Stream};
 use serde_json::{Value, json};
 
-use crate::runner::Runner;
+use crate::runner::{Runner, cut_marker, stream_of};
+use repl::{CallEnd, CallOutput, Repl, Reply};
 
-/// Runs Python code with an absolute interpreter path inside the sandbox.
-#[derive(Debug, Clone)]
+/// One session's interpreter, and why the previous one was lost (said once, on the next call).
+#[derive(Default)]
+struct Slot {
+    repl: Option<Repl>,
+    lost: Option<String>,
+}
+
+/// Runs Python code in a persistent, sandboxed interpreter per session.
+#[derive(Clone)]
 pub struct PythonTool {
     pub python: PathBuf,
     pub runner: Runner,
+    sessions: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>>,
+}
+
+impl std::fmt::Debug for PythonTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PythonTool")
+            .field("python", &self.python)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PythonTool {
+    pub fn new(python: PathBuf, runner: Runner) -> Self {
+        Self {
+            python,
+            runner,
+            sessions: Arc::default(),
+        }
+    }
+
     fn code(args: &Value) -> Result<&str, String> {
         args.get("code")
             .and_then(Value::as_str)
             .ok_or_else(|| "missing required argument \"code\" (a string of Python)".into())
     }
+
+    fn slot(&self, session: &str) -> Arc<tokio::sync::Mutex<Slot>> {
+        let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(session.to_string()).or_default().clone()
+    }
+
+    /// Ends a session's interpreter (e.g. when the session closes).
+    pub fn close_session(&self, session: &str) {
+        let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(session);
+    }
+
+    /// Runs `code` in the session's interpreter (starting one if needed).
+    pub async fn call(&self, code: &str, ctx: &ToolContext) -> ToolOutcome {
+        let slot = self.slot(&ctx.session_id);
+        let mut slot = tokio::select! {
+            s = slot.lock() => s,
+            () = ctx.cancel.cancelled() => {
+                return ToolOutcome { status: ToolStatus::Interrupted,
+                    content: "[interrupted while waiting for the previous call]".into() };
+            }
+        };
+        let mut notes = Vec::new();
+        if let Some(why) = slot.lost.take() {
+            notes.push(format!(
+                "[note: a new interpreter was started because the previous one {why}: \
+                 variables and imports from earlier calls are gone]"
+            ));
+        }
+        if slot.repl.as_ref().is_some_and(|r| r.workdir != ctx.workdir) {
+            slot.repl = None;
+            notes.push("[note: the workspace changed: a new interpreter was started]".into());
+        }
+        if slot.repl.is_none() {
+            let sandbox = match self.runner.sandbox(&ctx.workdir, &ctx.session_id) {
+                Ok(s) => s,
+                Err(e) => return ToolOutcome::error(e),
+            };
+            match Repl::start(&sandbox, &self.python, &ctx.workdir, &ctx.cancel).await {
+                Ok(r) => {
+                    for w in &r.warnings {
+                        ctx.output.send(OutputStream::Info, w.clone());
+                        notes.push(format!("[{w}]"));
+                    }
+                    slot.repl = Some(r);
+                }
+                Err(e) if ctx.cancel.is_cancelled() => {
+                    return ToolOutcome {
+                        status: ToolStatus::Interrupted,
+                        content: format!("[interrupted: {e}]"),
+                    };
+                }
+                Err(e) => return ToolOutcome::error(e),
+            }
+        }
+        let Some(repl) = slot.repl.as_mut() else {
+            return ToolOutcome::error("the interpreter is not running");
+        };
+        let sink = ctx.output.clone();
+        let mut on_chunk = |s, text: &str| sink.send(stream_of(s), text);
+        let timeout = self.runner.timeout;
+        let max = self.runner.base.max_output_bytes;
+        let (end, out) = repl
+            .call(code, timeout, max, &ctx.cancel, &mut on_chunk)
+            .await;
+        if out.cut_bytes > 0 {
+            ctx.output.send(
+                OutputStream::Info,
+                cut_marker(out.cut_bytes).trim().to_string(),
+            );
+        }
+        let lost = match &end {
+            CallEnd::Done(_) | CallEnd::Interrupted(_) => None,
+            CallEnd::TimedOut => Some(format!("timed out after {} s", timeout.as_secs())),
+            CallEnd::Cancelled => Some("was interrupted".to_string()),
+            CallEnd::Crashed(why) => Some(format!("crashed ({why})")),
+        };
+        if lost.is_some() {
+            slot.repl = None;
+        }
+        slot.lost = lost;
+        repl_outcome(&notes, &out, &end, timeout)
+    }
+}
+
+/// The observation of one interpreter call.
+fn repl_outcome(
+    notes: &[String],
+    out: &CallOutput,
+    end: &CallEnd,
+    timeout: Duration,
+) -> ToolOutcome {
+    let mut c = String::new();
+    for n in notes {
+        c.push_str(n);
+        c.push('\n');
+    }
+    c.push_str(&out.text);
+    if out.cut_bytes > 0 {
+        c.push_str(&cut_marker(out.cut_bytes));
+    }
+    if !c.is_empty() && !c.ends_with('\n') {
+        c.push('\n');
+    }
+    let status = match end {
+        CallEnd::Done(reply) => done(&mut c, reply),
+        CallEnd::TimedOut => {
+            c.push_str(&format!(
+                "[timed out after {} s: the interpreter and everything it started were killed; \
+                 the next call starts a fresh one (state lost)]",
+                timeout.as_secs()
+            ));
+            ToolStatus::TimedOut
+        }
+        CallEnd::Interrupted(reply) => {
+            // Where the code was stopped.
+            if let Some(err) = &reply.error {
+                c.push_str(&err.traceback);
+                if !c.ends_with('\n') {
+                    c.push('\n');
+                }
+            }
+            c.push_str(
+                "[interrupted by the user: the code was stopped; the interpreter kept its state]",
+            );
+            ToolStatus::Interrupted
+        }
+        CallEnd::Cancelled => {
+            c.push_str("[interrupted by the user: the interpreter did not stop in time and was killed (state lost)]");
+            ToolStatus::Interrupted
+        }
+        CallEnd::Crashed(why) => {
+            c.push_str(&format!(
+                "[the interpreter crashed: {why}; the next call starts a fresh one (state lost)]"
+            ));
+            ToolStatus::Error
+        }
+    };
+    ToolOutcome { status, content: c }
+}
+
+fn done(c: &mut String, reply: &Reply) -> ToolStatus {
+    let ms = reply.duration_ms;
+    if let Some(se) = &reply.syntax {
+        c.push_str(&format!(
+            "SyntaxError: {} (line {}, column {})\n",
+            se.message, se.line, se.column
+        ));
+        if !se.text.is_empty() {
+            let pad = " ".repeat(se.column.saturating_sub(1) as usize);
+            c.push_str(&format!("    {}\n    {pad}^\n", se.text));
+        }
+        c.push_str("[not run: syntax error]");
+        return ToolStatus::Error;
+    }
+    if let Some(err) = &reply.error {
+        c.push_str(&err.traceback);
+        if !c.ends_with('\n') {
+            c.push('\n');
+        }
+        c.push_str(&format!("[error: {} · {ms:.1} ms]", err.kind));
+        return ToolStatus::Error;
+    }
+    if let Some(v) = &reply.value {
+        c.push_str(&format!("Out: {v}\n"));
+    }
+    c.push_str(&format!("[ok · {ms:.1} ms]"));
+    ToolStatus::Ok
 }
 
 impl Tool for PythonTool {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "python".into(),
-            description: "Run Python 3 code in a sandbox (no network, only the workspace is \
-                          writable). Print what you want to see; stdout and stderr are returned \
-                          with the exit status."
+            description: "Run Python 3 code in a persistent sandboxed interpreter (like a REPL: \
+                          variables, imports and functions stay defined between calls). The \
+                          value of a final expression is shown. No network; only the workspace \
+                          and a scratch dir (HOME) are writable."
                 .into(),
             parameters: json!({
                 "type": "object",
@@ -63,68 +263,10 @@ impl Tool for PythonTool {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
         Box::pin(async move {
-            let code = match Self::code(&args) {
-                Ok(c) => c.to_owned(),
-                Err(e) => return ToolOutcome::error(e),
-            };
-            let job = Job {
-                program: self.python.clone(),
-                args: vec!["-I".into(), "-u".into(), "-".into()],
-                cwd: ctx.workdir.clone(),
-                env: vec![("PYTHONUNBUFFERED".into(), "1".into())],
-                stdin: code.into_bytes(),
-                timeout: self.runner.timeout,
-            };
-            match self.runner.run(&job, &ctx).await {
-                Ok(report) => outcome(&report, self.runner.timeout),
+            match Self::code(&args) {
+                Ok(code) => self.call(code, &ctx).await,
                 Err(e) => ToolOutcome::error(e),
             }
         })
-    }
-}
-
-/// The observation for a finished process: its output, then one line of status.
-pub fn outcome(report: &Report, timeout: Duration) -> ToolOutcome {
-    let mut content = report.output.clone();
-    if report.cut_bytes > 0 {
-        content.push_str(&cut_marker(report.cut_bytes));
-    }
-    if !content.is_empty() && !content.ends_with('\n') {
-        content.push('\n');
-    }
-    let secs = report.duration.as_secs_f64();
-    let (status, line) = match report.exit {
-        Exit::Code(0) => (ToolStatus::Ok, format!("[exit code 0 · {secs:.2} s]")),
-        Exit::Code(c) => (ToolStatus::Error, format!("[exit code {c} · {secs:.2} s]")),
-        Exit::Signal(_) => (
-            ToolStatus::Error,
-            format!("[{} · {secs:.2} s]", report.exit),
-        ),
-        Exit::TimedOut => (
-            ToolStatus::TimedOut,
-            format!(
-                "[timed out after {} s: the process and everything it started were killed]",
-                timeout.as_secs()
-            ),
-        ),
-        Exit::Cancelled => (
-            ToolStatus::Interrupted,
-            format!("[interrupted by the user after {secs:.2} s]"),
-        ),
-    };
-    content.push_str(&line);
-    ToolOutcome { status, content }
-}
-
-/// The marker appended where output was cut.
-pub fn cut_marker(cut: u64) -> String {
-    format!("\n[output cut: {cut} more bytes not shown]\n")
-}
-
-/// Maps a sandbox stream to the protocol's.
-pub fn stream_of(s: Stream) -> OutputStream {
-    match s {
-        Stream::Stdout => OutputStream::Stdout,
-        Stream::Stderr => OutputStream::Stderr,
     }
 }

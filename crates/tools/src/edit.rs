@@ -1,0 +1,273 @@
+//! `write_file` and `edit_file`: changing files of the workspace, never beyond it, with a
+//! unified diff of every change in the observation (the trace shows it).
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use futures::future::BoxFuture;
+use llm_repl_core::tool::Assessment;
+use llm_repl_core::{Tool, ToolContext, ToolOutcome, ToolSpec};
+use llm_repl_protocol::{Finding, OutputStream, RiskLevel};
+use serde_json::{Value, json};
+
+use crate::workspace;
+
+/// Lines of context around a change.
+const CONTEXT: usize = 3;
+
+/// Diff lines shown at most.
+const MAX_DIFF_LINES: usize = 400;
+
+fn str_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str, String> {
+    args.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing required argument \"{key}\" (a string)"))
+}
+
+fn write_assessment(args: &Value, what: &str) -> Assessment {
+    let path = args.get("path").and_then(Value::as_str).unwrap_or("?");
+    Assessment {
+        findings: vec![Finding {
+            level: RiskLevel::Medium,
+            code: "write-file".into(),
+            message: format!("{what} {path} in the workspace"),
+            line: None,
+        }],
+        needs_approval: Some(format!("it {what} {path} in the workspace")),
+    }
+}
+
+fn read_text(path: &Path, shown: &str) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text: not edited"))
+}
+
+fn write_text(path: &Path, shown: &str, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{shown}: {e}"))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| format!("{shown}: {e}"))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{shown}: {e}"))
+}
+
+/// A unified diff of `old` -> `new` (one hunk spanning the changed lines).
+pub fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let max_suffix = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
+    if prefix == a.len() && prefix == b.len() {
+        return out + "(no change)\n";
+    }
+    let start = prefix.saturating_sub(CONTEXT);
+    let a_end = (a.len() - suffix + CONTEXT).min(a.len());
+    let b_end = (b.len() - suffix + CONTEXT).min(b.len());
+    out.push_str(&format!(
+        "@@ -{},{} +{},{} @@\n",
+        start + 1,
+        a_end - start,
+        start + 1,
+        b_end - start
+    ));
+    let mut lines = Vec::new();
+    for l in &a[start..prefix] {
+        lines.push(format!(" {l}"));
+    }
+    for l in &a[prefix..a.len() - suffix] {
+        lines.push(format!("-{l}"));
+    }
+    for l in &b[prefix..b.len() - suffix] {
+        lines.push(format!("+{l}"));
+    }
+    for l in &a[a.len() - suffix..a_end] {
+        lines.push(format!(" {l}"));
+    }
+    let total = lines.len();
+    for l in lines.into_iter().take(MAX_DIFF_LINES) {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    if total > MAX_DIFF_LINES {
+        out.push_str(&format!(
+            "[{} more diff lines not shown]\n",
+            total - MAX_DIFF_LINES
+        ));
+    }
+    out
+}
+
+/// Creates or overwrites a text file.
+#[derive(Debug, Clone, Default)]
+pub struct WriteFile;
+
+fn write_file(workdir: &Path, args: &Value) -> Result<String, String> {
+    let path = str_arg(args, "path")?;
+    let content = str_arg(args, "content")?;
+    let target = workspace::resolve_for_write(workdir, path)?;
+    if target.is_dir() {
+        return Err(format!("{path} is a directory"));
+    }
+    let old = if target.exists() {
+        Some(read_text(&target, path).unwrap_or_default())
+    } else {
+        None
+    };
+    write_text(&target, path, content)?;
+    Ok(match old {
+        None => format!("created {path} ({} bytes)\n", content.len()),
+        Some(old) => format!(
+            "replaced {path} ({} bytes)\n{}",
+            content.len(),
+            unified_diff(path, &old, content)
+        ),
+    })
+}
+
+impl Tool for WriteFile {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "write_file".into(),
+            description: "Create or overwrite a text file in the workspace (missing parent \
+                          directories are created)."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "File path, relative to the workspace."},
+                    "content": {"type": "string", "description": "The complete new content."}
+                },
+                "required": ["path", "content"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn assess(&self, args: &Value) -> Assessment {
+        write_assessment(args, "writes")
+    }
+
+    fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
+        Box::pin(blocking(ctx, move |dir| write_file(dir, &args)))
+    }
+}
+
+/// Replaces an exact string in a text file.
+#[derive(Debug, Clone, Default)]
+pub struct EditFile;
+
+fn edit_file(workdir: &Path, args: &Value) -> Result<String, String> {
+    let path = str_arg(args, "path")?;
+    let old = str_arg(args, "old")?;
+    let new = str_arg(args, "new")?;
+    let all = args
+        .get("replace_all")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if old.is_empty() {
+        return Err("\"old\" is empty: give the exact text to replace".into());
+    }
+    let target = workspace::resolve_existing(workdir, path)?;
+    let text = read_text(&target, path)?;
+    let count = text.matches(old).count();
+    if count == 0 {
+        return Err(format!(
+            "{path}: the text to replace was not found (it must match exactly, whitespace \
+             included; read the file first)"
+        ));
+    }
+    if count > 1 && !all {
+        return Err(format!(
+            "{path}: the text to replace occurs {count} times: include more context to make it \
+             unique, or set replace_all"
+        ));
+    }
+    let updated = text.replace(old, new);
+    write_text(&target, path, &updated)?;
+    Ok(format!(
+        "edited {path}: {count} replacement{}\n{}",
+        if count == 1 { "" } else { "s" },
+        unified_diff(path, &text, &updated)
+    ))
+}
+
+impl Tool for EditFile {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "edit_file".into(),
+            description: "Replace an exact piece of text in a workspace file with new text. The \
+                          old text must occur exactly once unless replace_all is true. Returns a \
+                          unified diff."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "File path, relative to the workspace."},
+                    "old": {"type": "string", "description": "The exact text to replace."},
+                    "new": {"type": "string", "description": "The replacement text."},
+                    "replace_all": {"type": "boolean", "description": "Replace every occurrence (default false)."}
+                },
+                "required": ["path", "old", "new"],
+                "additionalProperties": false
+            }),
+        }
+    }
+
+    fn assess(&self, args: &Value) -> Assessment {
+        write_assessment(args, "edits")
+    }
+
+    fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
+        Box::pin(blocking(ctx, move |dir| edit_file(dir, &args)))
+    }
+}
+
+/// Runs a file operation off the async threads; the diff also goes to the live output.
+async fn blocking(
+    ctx: ToolContext,
+    f: impl FnOnce(&Path) -> Result<String, String> + Send + 'static,
+) -> ToolOutcome {
+    let dir = ctx.workdir.clone();
+    match tokio::task::spawn_blocking(move || f(&dir)).await {
+        Ok(Ok(text)) => {
+            ctx.output.send(OutputStream::Stdout, text.clone());
+            ToolOutcome::ok(text)
+        }
+        Ok(Err(e)) => ToolOutcome::error(e),
+        Err(e) => ToolOutcome::error(format!("the file operation failed: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_context_and_changes() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        let new = "a\nb\nc\nd\nE\nf\ng\nh\n";
+        let d = unified_diff("x.txt", old, new);
+        assert_eq!(
+            d,
+            "--- a/x.txt\n+++ b/x.txt\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n"
+        );
+        let d = unified_diff("x", "a\n", "a\nb\n");
+        assert!(d.contains("@@ -1,1 +1,2 @@\n a\n+b\n"), "{d}");
+        assert!(unified_diff("x", "a\n", "a\n").contains("(no change)"));
+    }
+}

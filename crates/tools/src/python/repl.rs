@@ -1,0 +1,294 @@
+//! One persistent Python interpreter inside the sandbox, driven over a pipe protocol.
+//!
+//! The driver (`repl.py`, shipped in the binary) reads length-prefixed JSON requests on stdin
+//! and answers with typed frames on stdout (see the script's header). This side starts it,
+//! sends code, streams output frames as they come, and turns the result frame, a timeout, an
+//! interrupt or a crash into a [`CallEnd`]. A call that does not end cleanly kills the
+//! interpreter: the caller starts a new one next time and says so.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use llm_repl_sandbox::{Budget, Job, Sandbox, Spawned, Stream, Utf8Carry};
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio_util::sync::CancellationToken;
+
+const DRIVER: &str = include_str!("repl.py");
+
+/// Frames larger than this mean the protocol broke (the driver sends at most 64 KiB of output
+/// or a result of about 60 KiB per frame; user code could forge frames, so this is a bound).
+const MAX_FRAME: usize = 4 * 1024 * 1024;
+
+/// After an interrupt, how long the code has to stop before the interpreter is killed (the
+/// whole interrupt must stay well under 200 ms).
+const INTERRUPT_GRACE: Duration = Duration::from_millis(120);
+
+/// How long a fresh interpreter may take to say it is ready.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The result frame.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Reply {
+    pub value: Option<String>,
+    pub error: Option<ErrorInfo>,
+    pub syntax: Option<SyntaxInfo>,
+    #[serde(default)]
+    pub duration_ms: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorInfo {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub traceback: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyntaxInfo {
+    pub message: String,
+    pub line: u32,
+    pub column: u32,
+    #[serde(default)]
+    pub text: String,
+}
+
+/// How one call ended.
+#[derive(Debug)]
+pub enum CallEnd {
+    Done(Reply),
+    TimedOut,
+    /// Interrupted, and the interpreter stopped the code in time: its state is kept.
+    Interrupted(Reply),
+    /// Interrupted and killed (it did not stop in time).
+    Cancelled,
+    /// The interpreter died or broke the protocol; the text says how.
+    Crashed(String),
+}
+
+/// What one call produced besides its end.
+#[derive(Debug, Default)]
+pub struct CallOutput {
+    pub text: String,
+    pub cut_bytes: u64,
+}
+
+/// A running interpreter.
+pub struct Repl {
+    proc: Spawned,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    pub workdir: PathBuf,
+    pub warnings: Vec<String>,
+    pub calls: u64,
+}
+
+impl Repl {
+    /// Starts the driver in `sandbox` and waits until it is ready.
+    pub async fn start(
+        sandbox: &Sandbox,
+        python: &Path,
+        workdir: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<Self, String> {
+        let job = Job {
+            program: python.to_path_buf(),
+            args: vec!["-I".into(), "-u".into(), "-c".into(), DRIVER.into()],
+            cwd: workdir.to_path_buf(),
+            env: Vec::new(),
+            stdin: Vec::new(),
+            timeout: START_TIMEOUT,
+        };
+        let mut proc = sandbox.spawn(&job).map_err(|e| e.to_string())?;
+        let (Some(stdin), Some(stdout), Some(mut stderr)) = (
+            proc.child.stdin.take(),
+            proc.child.stdout.take(),
+            proc.child.stderr.take(),
+        ) else {
+            return Err("the interpreter's pipes are missing".into());
+        };
+        let mut repl = Self {
+            warnings: proc.warnings.clone(),
+            proc,
+            stdin,
+            stdout: BufReader::new(stdout),
+            workdir: workdir.to_path_buf(),
+            calls: 0,
+        };
+        let ready = tokio::select! {
+            r = repl.read_frame() => r,
+            () = tokio::time::sleep(START_TIMEOUT) => Err("it did not start in time".into()),
+            () = cancel.cancelled() => Err("interrupted while starting".into()),
+        };
+        match ready {
+            Ok((b'R', _)) => Ok(repl),
+            other => {
+                repl.kill();
+                let mut err = String::new();
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(500),
+                    stderr.read_to_string(&mut err),
+                )
+                .await;
+                let why = match other {
+                    Ok((k, _)) => format!("unexpected frame {:?}", k as char),
+                    Err(e) => e,
+                };
+                Err(format!(
+                    "the Python interpreter {} failed to start: {why} {}",
+                    python.display(),
+                    err.trim()
+                ))
+            }
+        }
+    }
+
+    /// Kills the interpreter and everything it started.
+    pub fn kill(&mut self) {
+        self.proc.kill();
+    }
+
+    async fn read_frame(&mut self) -> Result<(u8, Vec<u8>), String> {
+        let mut head = [0u8; 5];
+        self.stdout
+            .read_exact(&mut head)
+            .await
+            .map_err(|_| "the interpreter's output ended".to_string())?;
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        if len == 0 || len > MAX_FRAME {
+            return Err(format!("protocol error: frame of {len} bytes"));
+        }
+        let mut payload = vec![0u8; len - 1];
+        self.stdout
+            .read_exact(&mut payload)
+            .await
+            .map_err(|_| "the interpreter's output ended mid-frame".to_string())?;
+        Ok((head[4], payload))
+    }
+
+    /// Runs `code`; output chunks go to `on_chunk` as they arrive (capped at `max_output`).
+    pub async fn call(
+        &mut self,
+        code: &str,
+        timeout: Duration,
+        max_output: usize,
+        cancel: &CancellationToken,
+        on_chunk: &mut (dyn FnMut(Stream, &str) + Send),
+    ) -> (CallEnd, CallOutput) {
+        self.calls += 1;
+        let mut out = CallOutput::default();
+        let request = serde_json::json!({ "code": code }).to_string();
+        let mut msg = (request.len() as u32).to_be_bytes().to_vec();
+        msg.extend_from_slice(request.as_bytes());
+        if let Err(e) = self.stdin.write_all(&msg).await {
+            let why = self.exit_reason(&e.to_string()).await;
+            return (CallEnd::Crashed(why), out);
+        }
+        let mut budget = Budget::new(max_output);
+        let mut dec = [Utf8Carry::default(), Utf8Carry::default()];
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut interrupting: Option<tokio::time::Instant> = None;
+        let end = loop {
+            let grace = interrupting.unwrap_or(deadline);
+            let frame = tokio::select! {
+                f = self.read_frame() => f,
+                () = tokio::time::sleep_until(deadline) => break CallEnd::TimedOut,
+                () = tokio::time::sleep_until(grace), if interrupting.is_some() => {
+                    break CallEnd::Cancelled
+                }
+                () = cancel.cancelled(), if interrupting.is_none() => {
+                    // Ask nicely first: KeyboardInterrupt keeps the interpreter's state.
+                    self.proc.interrupt();
+                    interrupting = Some(tokio::time::Instant::now() + INTERRUPT_GRACE);
+                    continue;
+                }
+            };
+            match frame {
+                Ok((kind @ (b'o' | b'e'), bytes)) => {
+                    let (stream, i) = if kind == b'o' {
+                        (Stream::Stdout, 0)
+                    } else {
+                        (Stream::Stderr, 1)
+                    };
+                    let kept = budget.take(&bytes);
+                    let text = dec[i].push(kept);
+                    if !text.is_empty() {
+                        out.text.push_str(&text);
+                        on_chunk(stream, &text);
+                    }
+                }
+                Ok((b'r', bytes)) => match serde_json::from_slice::<Reply>(&bytes) {
+                    Ok(mut reply) => {
+                        // Forged or not, a result never exceeds the output cap.
+                        for text in [
+                            reply.value.as_mut(),
+                            reply.error.as_mut().map(|e| &mut e.traceback),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        {
+                            truncate(text, max_output);
+                        }
+                        if interrupting.is_some() {
+                            break CallEnd::Interrupted(reply);
+                        }
+                        break CallEnd::Done(reply);
+                    }
+                    Err(e) => break CallEnd::Crashed(format!("protocol error: {e}")),
+                },
+                Ok((k, _)) => break CallEnd::Crashed(format!("unexpected frame {:?}", k as char)),
+                Err(e) => break CallEnd::Crashed(self.exit_reason(&e).await),
+            }
+        };
+        for (i, d) in dec.iter_mut().enumerate() {
+            let tail = d.finish();
+            if !tail.is_empty() {
+                out.text.push_str(&tail);
+                on_chunk(
+                    if i == 0 {
+                        Stream::Stdout
+                    } else {
+                        Stream::Stderr
+                    },
+                    &tail,
+                );
+            }
+        }
+        out.cut_bytes = budget.cut();
+        if !matches!(end, CallEnd::Done(_) | CallEnd::Interrupted(_)) {
+            self.kill();
+        }
+        (end, out)
+    }
+
+    /// Why the interpreter stopped answering: its exit status when it has one soon.
+    async fn exit_reason(&mut self, fallback: &str) -> String {
+        use std::os::unix::process::ExitStatusExt;
+        let waited = tokio::time::timeout(Duration::from_millis(300), self.proc.child.wait()).await;
+        match waited {
+            Ok(Ok(s)) => match (s.code(), s.signal()) {
+                (Some(c), _) => format!("it exited with code {c}"),
+                (_, Some(9)) => "it was killed (signal 9: a resource limit or the out-of-memory \
+                                 killer)"
+                    .to_string(),
+                (_, Some(sig)) => format!("it was killed by signal {sig}"),
+                _ => fallback.to_string(),
+            },
+            _ => fallback.to_string(),
+        }
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary, saying so.
+fn truncate(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = s.len() - end;
+        s.truncate(end);
+        s.push_str(&format!("[... {cut} bytes cut]"));
+    }
+}
