@@ -9,6 +9,7 @@
 //! One process owns a data directory ([`Store::open`] refuses a second one with a message naming
 //! the owner); others can browse a copy with [`Store::open_snapshot`].
 
+mod append;
 mod error;
 mod export;
 mod index;
@@ -28,9 +29,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 pub use error::{Result, StoreError};
-pub use export::SessionExport;
+pub use export::{EXPORT_FORMAT, SessionExport, markdown};
 pub use lock::LOCK_FILE;
 pub use messages::LoadedSession;
+pub use migrate::{SessionV0, v0_message_key};
 pub use records::{
     AuditRecord, MessageRecord, RECORD_VERSION, SessionRecord, ToolRunRecord, TurnRecord,
     UsageRecord,
@@ -181,7 +183,7 @@ impl Store {
             stale_lock_pid: lock.stale_pid,
             ..OpenReport::default()
         };
-        report.migrated_from = migrate::check_and_migrate(&db, &t, read_only)?;
+        report.migrated_from = migrate::check_and_migrate(&db, &t)?;
         let mut inner = Inner {
             db,
             t,

@@ -4,13 +4,14 @@
 use llm_repl_protocol::{FinishReason, Message, SessionInfo, ToolRun, ToolStatus, TurnId};
 use sled::Transactional;
 
+use crate::append::{Item, append_trees, append_tx};
 use crate::error::{Result, StoreError};
-use crate::index::{Deltas, IndexTx, ab};
+use crate::index::ab;
 use crate::records::{
     self, MessageRecord, RECORD_VERSION, SessionRecord, ToolRunRecord, TurnRecord,
 };
-use crate::sessions::{get_in, put_session};
-use crate::{Inner, Store, keys, text, time};
+use crate::sessions::get_in;
+use crate::{Inner, Store, keys, time};
 
 /// Everything stored of one session, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,54 +63,9 @@ impl Store {
         at_ms: u64,
     ) -> Result<Vec<u64>> {
         self.writable()?;
-        let texts: Vec<String> = messages.iter().map(text::message_text).collect();
-        let t = self.t();
-        let trees = [
-            &t.sessions,
-            &t.by_updated,
-            &t.messages,
-            &t.postings,
-            &t.terms,
-            &t.docs,
-            &t.meta,
-        ];
-        let seqs = trees[..].transaction(|tx| {
-            let [s, u, m, postings, terms, docs, meta_t] = tx.as_slice() else {
-                unreachable!("seven trees were passed")
-            };
-            let old = get_in(s, session)?;
-            let mut rec = old.clone();
-            let ix = IndexTx {
-                postings,
-                terms,
-                docs,
-                meta: meta_t,
-            };
-            let mut d = Deltas::default();
-            let mut seqs = Vec::with_capacity(messages.len());
-            for (msg, body) in messages.iter().zip(&texts) {
-                let seq = rec.messages;
-                let docid = m.generate_id()?;
-                let mr = MessageRecord {
-                    v: RECORD_VERSION,
-                    seq,
-                    at_ms,
-                    docid,
-                    message: msg.clone(),
-                };
-                m.insert(
-                    keys::sess_u64(session, seq),
-                    ab(records::encode("messages", &mr))?,
-                )?;
-                ix.add(&mut d, docid, session, seq, body, at_ms)?;
-                rec.messages += 1;
-                seqs.push(seq);
-            }
-            ix.apply(&d)?;
-            rec.updated_ms = rec.updated_ms.max(at_ms);
-            put_session(s, u, Some(&old), &rec)?;
-            Ok(seqs)
-        })?;
+        let items: Vec<Item<'_>> = messages.iter().map(|m| Item::new(m, at_ms)).collect();
+        let trees = append_trees(self.t());
+        let seqs = trees[..].transaction(|tx| append_tx(tx, session, &items))?;
         self.sync()?;
         Ok(seqs)
     }
