@@ -1,6 +1,8 @@
 //! Write, reopen, read back: sessions, messages, tool runs, turns, usage and audit against a
 //! real sled database in a temp dir.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on setup failures
+
 mod common;
 
 use common::{call, info, open};

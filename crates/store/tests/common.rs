@@ -1,5 +1,6 @@
 //! Helpers shared by the store's integration tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on setup failures
 
 use llm_repl_protocol::{SessionInfo, ToolCall};
 use llm_repl_store::Store;

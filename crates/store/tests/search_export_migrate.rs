@@ -1,5 +1,7 @@
 //! Search ranking, export round trip and the schema-0 migration, on real sled databases.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on setup failures
+
 mod common;
 
 use common::{call, info, open};
