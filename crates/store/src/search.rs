@@ -8,8 +8,10 @@
 //! relevance dominates and recency breaks near-ties.
 //!
 //! Cost: the rarest term's postings are read newest first (at most [`MAX_DRIVER_POSTINGS`]), and
-//! every other term is checked by point lookups of its posting for each candidate; no scan of
-//! the messages, ever.
+//! every other term is checked by point lookups of its posting for each candidate, newest first,
+//! until [`MAX_MATCHES`] documents matched; no scan of the messages, ever. So a query whose words
+//! are all rare is ranked over every match, and one of very common words over its newest
+//! matches (a deliberate trade: the newest thousands of hits are what a history search is for).
 
 use std::collections::HashMap;
 
@@ -24,7 +26,9 @@ use crate::{Store, keys, meta, text, time};
 /// are not ranked.
 pub const MAX_DRIVER_POSTINGS: usize = 50_000;
 /// Expansions of a prefix term considered at most (the most frequent ones).
-pub const MAX_PREFIX_EXPANSIONS: usize = 24;
+pub const MAX_PREFIX_EXPANSIONS: usize = 16;
+/// Matching documents ranked at most: candidates are checked newest first until this many match.
+pub const MAX_MATCHES: usize = 2_000;
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
 const SNIPPET_BYTES: usize = 160;
@@ -127,29 +131,33 @@ impl Store {
                 e.0 = e.0.max(s);
             }
         }
-        for g in &groups[1..] {
-            cand.retain(|docid, (score, _)| {
+        // Check the other words, newest candidates first, until enough documents match.
+        let mut order: Vec<u64> = cand.keys().copied().collect();
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        let mut ranked: Vec<(u64, f32)> = Vec::new();
+        'docs: for docid in order {
+            if ranked.len() >= MAX_MATCHES {
+                break;
+            }
+            let Some(&(mut score, at)) = cand.get(&docid) else {
+                continue;
+            };
+            for g in &groups[1..] {
                 let mut best: Option<f32> = None;
                 for (term, df) in &g.terms {
-                    if let Ok(Some(v)) = t.postings.get(keys::posting(term, *docid)) {
+                    if let Some(v) = t.postings.get(keys::posting(term, docid))? {
                         let (tf, len, _) = parse_posting(&v);
                         let s = stats.bm25(*df, tf, len);
                         best = Some(best.map_or(s, |b: f32| b.max(s)));
                     }
                 }
                 match best {
-                    Some(s) => {
-                        *score += s;
-                        true
-                    }
-                    None => false,
+                    Some(s) => score += s,
+                    None => continue 'docs,
                 }
-            });
+            }
+            ranked.push((docid, score * stats.recency(at)));
         }
-        let mut ranked: Vec<(u64, f32)> = cand
-            .into_iter()
-            .map(|(d, (s, at))| (d, s * stats.recency(at)))
-            .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         let exact: Vec<&str> = groups
             .iter()
