@@ -1,0 +1,85 @@
+//! The one transaction that appends messages: message records, their index postings, the
+//! index counters and the session record (count, updated time, updated-time index) change
+//! together or not at all. Shared by live appends, imports and migrations.
+
+use llm_repl_protocol::Message;
+use sled::transaction::TransactionalTree;
+
+use crate::index::{Deltas, IndexTx, TxResult, ab};
+use crate::records::{self, MessageRecord, RECORD_VERSION};
+use crate::sessions::{get_in, put_session};
+use crate::{Trees, keys, text};
+
+/// One message to append, its time, and its searchable text (computed outside the transaction,
+/// whose closure sled may run more than once).
+pub(crate) struct Item<'a> {
+    pub message: &'a Message,
+    pub at_ms: u64,
+    pub text: String,
+}
+
+impl<'a> Item<'a> {
+    pub fn new(message: &'a Message, at_ms: u64) -> Self {
+        Item {
+            message,
+            at_ms,
+            text: text::message_text(message),
+        }
+    }
+}
+
+/// The trees [`append_tx`] expects, in its order.
+pub(crate) fn append_trees(t: &Trees) -> [&sled::Tree; 7] {
+    [
+        &t.sessions,
+        &t.by_updated,
+        &t.messages,
+        &t.postings,
+        &t.terms,
+        &t.docs,
+        &t.meta,
+    ]
+}
+
+/// Appends `items` to `session` inside a transaction over [`append_trees`]; returns their seqs.
+pub(crate) fn append_tx(
+    tx: &[TransactionalTree],
+    session: &str,
+    items: &[Item<'_>],
+) -> TxResult<Vec<u64>> {
+    let [s, u, m, postings, terms, docs, meta_t] = tx else {
+        unreachable!("append_trees gives seven trees")
+    };
+    let old = get_in(s, session)?;
+    let mut rec = old.clone();
+    let ix = IndexTx {
+        postings,
+        terms,
+        docs,
+        meta: meta_t,
+    };
+    let mut d = Deltas::default();
+    let mut seqs = Vec::with_capacity(items.len());
+    for it in items {
+        let seq = rec.messages;
+        let docid = m.generate_id()?;
+        let mr = MessageRecord {
+            v: RECORD_VERSION,
+            seq,
+            at_ms: it.at_ms,
+            docid,
+            message: it.message.clone(),
+        };
+        m.insert(
+            keys::sess_u64(session, seq),
+            ab(records::encode("messages", &mr))?,
+        )?;
+        ix.add(&mut d, docid, session, seq, &it.text, it.at_ms)?;
+        rec.messages += 1;
+        rec.updated_ms = rec.updated_ms.max(it.at_ms);
+        seqs.push(seq);
+    }
+    ix.apply(&d)?;
+    put_session(s, u, Some(&old), &rec)?;
+    Ok(seqs)
+}
