@@ -374,7 +374,11 @@ impl Chord {
         }
         match self.code {
             KeyCode::Char(' ') => s.push_str("Space"),
-            KeyCode::Char(c) if self.mods.contains(KeyModifiers::CONTROL) => {
+            KeyCode::Char(c)
+                if self
+                    .mods
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
                 s.push(c.to_ascii_uppercase())
             }
             KeyCode::Char(c) => s.push(c),

@@ -22,7 +22,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, input: Rect, bounds: Rect) {
     if h < 3 {
         return;
     }
-    let w = 64.min(bounds.width);
+    let w = 76.min(bounds.width);
     let r = Rect::new(input.x, input.y - h, w, h);
     let visible = (h - 2) as usize;
     let first = sel.saturating_sub(visible.saturating_sub(1));
@@ -33,7 +33,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, input: Rect, bounds: Rect) {
         .take(visible)
         .map(|(i, c)| {
             let line = Line::from(vec![
-                Span::styled(format!(" {:<24}", c.label), t.accent),
+                Span::styled(format!(" {:<26} ", c.label), t.accent),
                 Span::styled(c.help.clone(), t.dim),
             ]);
             if i == sel {

@@ -19,7 +19,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             last_ctx = ctx;
         }
         out.push(Line::from(vec![
-            Span::styled(format!("  {keys:<28}"), t.accent),
+            Span::styled(format!("  {keys:<29} "), t.accent),
             Span::styled(help.to_string(), t.text),
         ]));
     }
