@@ -318,24 +318,37 @@ fn role_label(r: Role) -> &'static str {
     }
 }
 
-fn session_row(s: &SessionSummary, t: &Theme, width: usize) -> Line<'static> {
-    let meta = format!(
-        "  {} · {} · {} msgs · {}",
-        date(s.updated_ms),
-        s.model,
-        s.messages,
-        cost(s.cost_usd)
-    );
-    let room = width.saturating_sub(meta.chars().count() + 2).max(10);
-    let mut title: String = s.title.chars().take(room).collect();
-    if s.title.chars().count() > room {
-        title.pop();
-        title.push('…');
+/// Cuts `s` to `w` columns with an ellipsis, padded to exactly `w`.
+fn fit(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        format!("{s:<w$}")
+    } else {
+        let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
+        out.push('…');
+        out
     }
-    Line::from(vec![
-        Span::styled(format!(" {title:<room$}"), t.text),
-        Span::styled(meta, t.dim),
-    ])
+}
+
+/// One session in fixed columns: marker, title (the rest), date, model, messages, cost.
+fn session_row(s: &SessionSummary, t: &Theme, width: usize, selected: bool) -> Line<'static> {
+    let model_w = 16;
+    let fixed = 2 + 17 + (model_w + 1) + 9 + 9;
+    let title_w = width.saturating_sub(fixed).max(8);
+    let marker = if selected { "▸ " } else { "  " };
+    let line = Line::from(vec![
+        Span::styled(marker, t.accent),
+        Span::styled(fit(&s.title, title_w), t.text),
+        Span::styled(format!(" {}", date(s.updated_ms)), t.dim),
+        Span::styled(format!(" {}", fit(&s.model, model_w)), t.dim),
+        Span::styled(format!("{:>9}", format!("{} msgs", s.messages)), t.dim),
+        Span::styled(format!("{:>9}", cost(s.cost_usd)), t.text),
+    ]);
+    if selected {
+        line.patch_style(t.selection)
+    } else {
+        line
+    }
 }
 
 fn list_lines(app: &App, width: usize, height: usize) -> Vec<Line<'static>> {
@@ -360,14 +373,16 @@ fn list_lines(app: &App, width: usize, height: usize) -> Vec<Line<'static>> {
         let first = h.sel.saturating_sub((height / per).saturating_sub(1));
         let mut out = Vec::new();
         for (i, hit) in hits.iter().enumerate().skip(first).take(height / per) {
+            let marker = if i == h.sel { "▸ " } else { "  " };
             let head = Line::from(vec![
-                Span::styled(format!(" {}", hit.session_title), t.title),
+                Span::styled(marker, t.accent),
+                Span::styled(hit.session_title.clone(), t.title),
                 Span::styled(
                     format!("  · {} · #{}", role_label(hit.role), hit.seq),
                     t.dim,
                 ),
             ]);
-            let mut snip = vec![Span::raw("   ")];
+            let mut snip = vec![Span::raw("    ")];
             snip.extend(snippet_spans(hit, t));
             let (head, snip) = if i == h.sel {
                 (
@@ -390,14 +405,7 @@ fn list_lines(app: &App, width: usize, height: usize) -> Vec<Line<'static>> {
         .enumerate()
         .skip(first)
         .take(height)
-        .map(|(i, s)| {
-            let l = session_row(s, t, width);
-            if i == h.sel {
-                l.patch_style(t.selection)
-            } else {
-                l
-            }
-        })
+        .map(|(i, s)| session_row(s, t, width, i == h.sel))
         .collect()
 }
 
@@ -504,7 +512,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         } else {
             Direction::Vertical
         })
-        .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
+        .constraints([Constraint::Percentage(66), Constraint::Percentage(34)])
         .split(rows[1]);
     let list_block = pane_block(app, "history".into(), !searching);
     let inner = list_block.inner(parts[0]);
