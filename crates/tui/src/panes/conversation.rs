@@ -93,24 +93,32 @@ impl Conversation {
         }
     }
 
-    /// Closes the open answer with the authoritative final text (when given).
+    /// Closes the open answer with the authoritative final text (when given). An empty final
+    /// text (a step that only calls tools) keeps what was streamed, and an answer left empty is
+    /// dropped rather than shown as a bare header.
     pub fn finish_answer(&mut self, final_text: Option<&str>) {
-        if let Some(item) = self
+        let final_text = final_text.filter(|t| !t.trim().is_empty());
+        let open = self
             .items
-            .iter_mut()
-            .rev()
-            .take_while(|i| !matches!(i.kind, ItemKind::User))
-            .find(|i| matches!(i.kind, ItemKind::Assistant { streaming: true }))
-        {
-            item.kind = ItemKind::Assistant { streaming: false };
-            if let Some(t) = final_text {
-                item.text = t.to_string();
+            .iter()
+            .rposition(|i| matches!(i.kind, ItemKind::Assistant { streaming: true }));
+        match open {
+            Some(idx) => {
+                let item = &mut self.items[idx];
+                item.kind = ItemKind::Assistant { streaming: false };
+                if let Some(t) = final_text {
+                    item.text = t.to_string();
+                }
+                item.touch();
+                if item.text.trim().is_empty() {
+                    self.items.remove(idx);
+                }
             }
-            item.touch();
-        } else if let Some(t) = final_text
-            && !t.trim().is_empty()
-        {
-            self.push(ItemKind::Assistant { streaming: false }, t);
+            None => {
+                if let Some(t) = final_text {
+                    self.push(ItemKind::Assistant { streaming: false }, t);
+                }
+            }
         }
     }
 
@@ -319,8 +327,14 @@ mod tests {
         // A final message without deltas still shows.
         c.finish_answer(Some("second"));
         assert_eq!(c.items.len(), 3);
-        // Empty final text of a tool-only step adds nothing.
+        // Empty final text of a tool-only step adds nothing and keeps what streamed.
         c.finish_answer(Some(""));
         assert_eq!(c.items.len(), 3);
+        c.append_delta("streamed");
+        c.finish_answer(Some(" "));
+        assert_eq!(c.last_answer(), Some("streamed"));
+        c.append_delta("");
+        c.finish_answer(None);
+        assert_eq!(c.items.len(), 4);
     }
 }

@@ -185,7 +185,8 @@ impl Trace {
 
     pub fn select_next(&mut self) {
         if let Some(i) = self.selected_index() {
-            if i + 1 >= self.entries.len() {
+            // Reaching the newest run goes back to following new runs.
+            if i + 2 >= self.entries.len() {
                 self.selected = None;
             } else {
                 self.selected = Some(i + 1);
@@ -492,7 +493,6 @@ mod tests {
         assert_eq!(t.selected_index(), Some(2));
         t.select_prev();
         assert_eq!(t.selected_index(), Some(1));
-        t.select_next();
         t.select_next();
         assert_eq!(t.selected, None);
         t.entry("d", None);

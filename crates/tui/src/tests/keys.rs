@@ -431,3 +431,59 @@ fn every_event_variant_is_applied() {
     // Unknown cost is "?" in the meter, never $0.
     assert!(text.contains("cost ? Σ? today $0.012"), "{text}");
 }
+
+#[test]
+fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_focus() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = app();
+    for i in 0..60 {
+        app.apply_event(Event::Notice {
+            level: llm_repl_protocol::NoticeLevel::Info,
+            text: format!("n{i}"),
+        });
+    }
+    render(&app, 120, 40);
+    let wheel = |kind, column| {
+        crossterm::event::Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.handle_terminal(wheel(MouseEventKind::ScrollUp, 10), (120, 40));
+    assert!(!app.conv.scroll.following());
+    assert!(app.trace.scroll.following());
+    app.handle_terminal(wheel(MouseEventKind::ScrollDown, 10), (120, 40));
+    assert!(app.conv.scroll.following());
+    app.handle_terminal(
+        wheel(
+            MouseEventKind::Down(crossterm::event::MouseButton::Left),
+            110,
+        ),
+        (120, 40),
+    );
+    assert_eq!(app.focus, Focus::Trace);
+    assert!(ops(&mut app).is_empty());
+}
+
+#[test]
+fn trace_selection_moves_with_keys_in_the_trace_pane() {
+    let mut app = app();
+    tool_finished(&mut app);
+    app.apply_event(Event::ToolCallStarted {
+        turn: 1,
+        call: python_call("call-2"),
+    });
+    assert_eq!(app.trace.selected_index(), Some(1));
+    app.focus = Focus::Trace;
+    press(&mut app, key(KeyCode::Up));
+    assert_eq!(app.trace.selected_index(), Some(0));
+    let text = format!("{}", render(&app, 120, 40).backend());
+    assert!(
+        text.contains("▾ #1 python") && text.contains("▸ #2 python"),
+        "{text}"
+    );
+    press(&mut app, key(KeyCode::Down));
+    assert_eq!(app.trace.selected, None, "back to following the newest run");
+}
