@@ -9,6 +9,7 @@ mod app;
 mod clipboard;
 mod commands;
 mod dispatch;
+mod event_loop;
 mod keys;
 mod options;
 mod overlays;

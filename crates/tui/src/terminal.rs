@@ -1,13 +1,9 @@
-//! The run loop and the terminal: raw mode, alternate screen, mouse and paste modes, restored on
-//! every exit path (return, error, panic) and around Ctrl+Z.
-//!
-//! The loop `select!`s over terminal input, agent Events and a frame tick. Inputs and Events only
-//! change the state and mark it dirty; the tick draws at most ~60 times a second, so a fast token
-//! stream costs one frame per tick, never one per token. The loop never awaits the agent: Ops go
-//! out on an unbounded channel.
+//! The real terminal: raw mode, alternate screen, mouse and paste modes, restored on every exit
+//! path (return, error, panic) and around Ctrl+Z; and [`run`], which puts the loop of
+//! `event_loop.rs` on it.
 
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -18,23 +14,15 @@ use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
-use futures::StreamExt;
 use llm_repl_protocol::{Event, Op};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::app::{App, Effect};
+use crate::app::App;
 use crate::clipboard::osc52;
+use crate::event_loop::{Host, event_loop};
 use crate::options::TuiOptions;
-use crate::screens;
-
-/// Frame interval: about 60 frames a second at most.
-const FRAME: Duration = Duration::from_millis(16);
-/// How long to wait for the agent's ShutdownComplete after asking it to stop.
-const SHUTDOWN_WAIT: Duration = Duration::from_millis(1500);
-/// Events applied per loop turn before input gets a look in again.
-const EVENT_BATCH: usize = 4096;
 
 /// Terminal modes to undo, remembered so restore undoes exactly what was set.
 #[derive(Clone, Copy)]
@@ -115,8 +103,35 @@ fn suspend(modes: Modes) -> io::Result<()> {
     enter(modes)
 }
 
+/// The real terminal's side of the loop's effects.
+struct CrosstermHost {
+    modes: Modes,
+}
+
+impl Host for CrosstermHost {
+    fn copy(&mut self, text: &str) -> io::Result<()> {
+        let mut out = io::stdout();
+        out.write_all(osc52(text).as_bytes())?;
+        out.flush()
+    }
+
+    fn set_mouse(&mut self, on: bool) -> io::Result<()> {
+        if on {
+            execute!(io::stdout(), EnableMouseCapture)?;
+        } else {
+            execute!(io::stdout(), DisableMouseCapture)?;
+        }
+        self.modes.mouse = on;
+        Ok(())
+    }
+
+    fn suspend(&mut self) -> io::Result<()> {
+        suspend(self.modes)
+    }
+}
+
 /// Runs the TUI until the user quits; sends `Op::Shutdown` then, waits (bounded) for
-/// `Event::ShutdownComplete`, and restores the terminal on every path.
+/// `Event::ShutdownComplete`, and restores the terminal on every path (return, error, panic).
 pub async fn run(
     options: TuiOptions,
     ops: UnboundedSender<Op>,
@@ -126,116 +141,26 @@ pub async fn run(
         crossterm::terminal::supports_keyboard_enhancement(),
         Ok(true)
     );
-    let mut modes = Modes {
+    let modes = Modes {
         mouse: options.mouse,
         keyboard_enhancement,
     };
     install_panic_hook(modes);
     enter(modes)?;
-    let mut guard = Guard { modes };
+    let _guard = Guard { modes };
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
-
     let mut app = App::new(options, Instant::now());
-    let mut input = EventStream::new();
-    let mut tick = tokio::time::interval(FRAME);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut dirty = true;
-    let mut events_open = true;
-    let mut agent_done = false;
-
-    loop {
-        tokio::select! {
-            maybe = input.next() => match maybe {
-                Some(Ok(ev)) => {
-                    let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
-                    app.now = Instant::now();
-                    app.handle_terminal(ev, size);
-                    dirty = true;
-                }
-                Some(Err(e)) => return Err(e),
-                None => app.quit(),
-            },
-            ev = events.recv(), if events_open => match ev {
-                Some(ev) => {
-                    app.now = Instant::now();
-                    agent_done |= matches!(ev, Event::ShutdownComplete);
-                    app.apply_event(ev);
-                    // Drain what is already queued without awaiting: one redraw for the lot.
-                    for _ in 0..EVENT_BATCH {
-                        match events.try_recv() {
-                            Ok(ev) => {
-                                agent_done |= matches!(ev, Event::ShutdownComplete);
-                                app.apply_event(ev);
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    dirty = true;
-                }
-                None => {
-                    events_open = false;
-                    if !agent_done {
-                        app.apply_event(Event::ShutdownComplete);
-                        agent_done = true;
-                    }
-                    dirty = true;
-                }
-            },
-            _ = tick.tick() => {
-                if app.tick(Instant::now()) {
-                    dirty = true;
-                }
-                if dirty {
-                    terminal.draw(|f| screens::draw(f, &app))?;
-                    dirty = false;
-                }
-            }
-        }
-        let mut quit = false;
-        for effect in app.drain_effects() {
-            match effect {
-                // A closed channel means the agent is gone; the events side reports that.
-                Effect::Op(op) => {
-                    let _ = ops.send(op);
-                }
-                Effect::Copy(text) => {
-                    let mut out = io::stdout();
-                    out.write_all(osc52(&text).as_bytes())?;
-                    out.flush()?;
-                }
-                Effect::SetMouse(on) => {
-                    if on {
-                        execute!(io::stdout(), EnableMouseCapture)?;
-                    } else {
-                        execute!(io::stdout(), DisableMouseCapture)?;
-                    }
-                    modes.mouse = on;
-                    guard.modes = modes;
-                }
-                Effect::Suspend => {
-                    suspend(modes)?;
-                    terminal.clear()?;
-                    dirty = true;
-                }
-                Effect::Quit => quit = true,
-            }
-        }
-        if quit {
-            break;
-        }
-    }
-
-    // Ask the agent to finish what is durable, and wait a bounded time for it to say so.
-    if !agent_done && ops.send(Op::Shutdown).is_ok() {
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_WAIT;
-        while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, events.recv()).await {
-            if matches!(ev, Event::ShutdownComplete) {
-                break;
-            }
-        }
-    }
+    let mut host = CrosstermHost { modes };
+    let result = event_loop(
+        &mut terminal,
+        EventStream::new(),
+        &mut host,
+        &mut app,
+        &ops,
+        &mut events,
+    )
+    .await;
     drop(terminal);
-    drop(guard);
-    Ok(())
+    result.map(|_| ())
 }

@@ -2,6 +2,7 @@
 //! that must produce the right Ops. Nothing here reads the real clock for what it renders: the
 //! state's clock is set by the test.
 
+mod event_loop;
 mod fixtures;
 mod history;
 mod keys;
