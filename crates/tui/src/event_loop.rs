@@ -71,7 +71,9 @@ where
     let mut stats = LoopStats::default();
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut dirty = true;
+    // The first frame at once, so the screen never stays blank waiting for a tick.
+    draw(terminal, app, &mut stats)?;
+    let mut dirty = false;
     let mut events_open = true;
     let mut agent_done = false;
 
@@ -154,6 +156,7 @@ where
         while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, events.recv()).await {
             let done = matches!(ev, Event::ShutdownComplete);
             app.apply_event(ev);
+            stats.events += 1;
             if done {
                 break;
             }

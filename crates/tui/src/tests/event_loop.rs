@@ -88,6 +88,7 @@ async fn a_token_flood_is_drawn_in_few_frames_and_quit_shuts_the_agent_down() {
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap_or_else(|e| panic!("{e}"));
     let mut app = App::new(TuiOptions::default(), std::time::Instant::now());
     let mut host = Recorder::default();
+    let started = std::time::Instant::now();
     let run = event_loop(
         &mut terminal,
         input,
@@ -103,11 +104,13 @@ async fn a_token_flood_is_drawn_in_few_frames_and_quit_shuts_the_agent_down() {
     let seen = agent.await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(seen.first(), Some(&Op::Submit { text: "hi".into() }));
     assert_eq!(seen.last(), Some(&Op::Shutdown));
+    let elapsed = started.elapsed();
+    // Whatever order input and events were taken in: every event was applied, and frames were
+    // drawn at most once per frame interval (plus the first), never once per event.
     assert!(stats.events >= 10_002, "{stats:?}");
-    assert!(
-        stats.frames >= 1 && stats.frames < 500,
-        "redraws must be merged: {stats:?}"
-    );
+    let max_frames = elapsed.as_millis() as u64 / 16 + 2;
+    assert!(stats.frames >= 1, "the first frame is drawn at once");
+    assert!(stats.frames <= max_frames, "{stats:?} in {elapsed:?}");
     let answer = app.conv.last_answer().unwrap_or_default();
     assert!(answer.ends_with("t9999 "), "all deltas applied");
     assert!(host.copied.is_empty());
