@@ -83,6 +83,8 @@ pub struct App {
     pub last_ctrl_c: Option<Instant>,
     pub flash: Option<(String, Instant)>,
     pub quitting: bool,
+    /// Problems with the theme or key overrides, shown on the start screen.
+    pub startup_warnings: Vec<String>,
     effects: Vec<Effect>,
 }
 
@@ -114,12 +116,11 @@ impl App {
             last_ctrl_c: None,
             flash: None,
             quitting: false,
+            startup_warnings: Vec::new(),
             effects: Vec::new(),
             options,
         };
-        for w in theme_warning.into_iter().chain(key_warnings) {
-            app.conv.push(ItemKind::Notice(NoticeLevel::Warn), w);
-        }
+        app.startup_warnings = theme_warning.into_iter().chain(key_warnings).collect();
         app
     }
 
@@ -142,6 +143,11 @@ impl App {
 
     pub(crate) fn notice(&mut self, level: NoticeLevel, text: impl Into<String>) {
         self.conv.push(ItemKind::Notice(level), text);
+    }
+
+    /// True while something on screen moves with time (spinner, running times, a flash).
+    pub fn animating(&self) -> bool {
+        self.meter.busy() || self.trace.any_running() || self.flash.is_some()
     }
 
     /// Advances time: spinner, flash expiry. Returns true when the screen should be redrawn.

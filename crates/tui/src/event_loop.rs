@@ -115,7 +115,8 @@ where
                     dirty = true;
                 }
             },
-            _ = tick.tick() => {
+            // Idle and clean: no tick at all, so an idle TUI does not wake 60 times a second.
+            _ = tick.tick(), if dirty || app.animating() => {
                 if app.tick(Instant::now()) {
                     dirty = true;
                 }

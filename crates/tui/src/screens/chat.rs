@@ -104,6 +104,9 @@ fn welcome(app: &App) -> Vec<Line<'static>> {
         }
         out.push(Line::from(spans));
     }
+    for w in &app.startup_warnings {
+        out.push(Line::styled(format!("⚠ {w}"), t.warn));
+    }
     if let Some(h) = &app.options.first_run_hint {
         out.push(Line::default());
         for l in h.lines() {
@@ -178,9 +181,6 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         Some(Overlay::Help { scroll }) => overlays::help::draw(f, app, area, *scroll),
         Some(Overlay::Copy(st)) => overlays::copy_mode::draw(f, app, area, st),
         None => {}
-    }
-    if let Some(req) = app.approvals.front() {
-        overlays::approval::draw(f, app, area, req);
     }
 }
 

@@ -19,4 +19,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
         Screen::Chat => chat::draw(f, app, area),
         Screen::History => history::draw(f, app, area),
     }
+    // An approval request wins over every screen: the agent is waiting for it.
+    if let Some(req) = app.approvals.front() {
+        crate::overlays::approval::draw(f, app, area, req);
+    }
 }

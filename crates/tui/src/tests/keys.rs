@@ -295,6 +295,38 @@ fn focus_cycles_and_help_key_depends_on_context() {
 }
 
 #[test]
+fn bad_settings_are_shown_on_the_start_screen() {
+    let mut options = crate::options::TuiOptions {
+        theme: "no-such-theme".into(),
+        ..Default::default()
+    };
+    options.keys.insert("frobnicate".into(), "ctrl-q".into());
+    let mut app = crate::app::App::new(options, std::time::Instant::now());
+    app.apply_event(Event::SessionStarted { info: info() });
+    let text = format!("{}", render(&app, 120, 40).backend());
+    assert!(text.contains("not a built-in theme"), "{text}");
+    assert!(text.contains("unknown action \"frobnicate\""), "{text}");
+}
+
+#[test]
+fn approval_shows_and_answers_on_the_history_screen_too() {
+    let mut app = app();
+    press(&mut app, ctrl('o'));
+    ops(&mut app);
+    approval(&mut app);
+    let text = format!("{}", render(&app, 120, 40).backend());
+    assert!(text.contains("Approve tool call?"), "{text}");
+    press(&mut app, key(KeyCode::Char('n')));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::Approval {
+            call_id: "call-9".into(),
+            decision: ApprovalDecision::Deny
+        }]
+    );
+}
+
+#[test]
 fn key_overrides_apply() {
     let mut options = crate::options::TuiOptions::default();
     options.keys.insert("toggle_trace".into(), "ctrl-g".into());
