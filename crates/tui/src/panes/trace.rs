@@ -68,8 +68,11 @@ impl TraceEntry {
         self.state == RunState::Status(ToolStatus::Running)
     }
 
-    /// Adds a chunk of output, continuing an open line of the same stream.
+    /// Adds a chunk of output, continuing an open line of the same stream. Terminal escape
+    /// sequences are removed (a tool's colours must not drive our terminal) and a carriage
+    /// return rewrites its line, as progress bars expect.
     pub fn push_output(&mut self, stream: OutputStream, chunk: &str) {
+        let chunk = strip_escapes(chunk);
         let mut pieces = chunk.split('\n').peekable();
         let mut first = true;
         while let Some(piece) = pieces.next() {
@@ -79,8 +82,15 @@ impl TraceEntry {
                 break;
             }
             let piece = piece.strip_suffix('\r').unwrap_or(piece);
+            let (rewrite, piece) = match piece.rfind('\r') {
+                Some(i) => (true, &piece[i + 1..]),
+                None => (false, piece),
+            };
             match self.lines.last_mut() {
                 Some((s, text)) if first && self.open == Some(stream) && *s == stream => {
+                    if rewrite {
+                        text.clear();
+                    }
                     text.push_str(piece)
                 }
                 _ => self.lines.push((stream, piece.to_string())),
@@ -436,6 +446,42 @@ impl Trace {
     }
 }
 
+/// Removes CSI (`ESC [ ... final`) and OSC (`ESC ] ... BEL/ST`) sequences and other escapes.
+pub fn strip_escapes(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\x1b') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\x07' || (c == '\x1b' && chars.peek() == Some(&'\\')) {
+                        if c == '\x1b' {
+                            chars.next();
+                        }
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// One risk finding, as the trace and the approval prompt show it.
 pub fn finding_lines(f: &Finding, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let (mark, style) = match f.level {
@@ -482,6 +528,25 @@ mod tests {
             ]
         );
         assert_eq!(e.code(), Some(("print(1)".to_string(), "python")));
+    }
+
+    #[test]
+    fn escapes_are_stripped_and_carriage_returns_rewrite() {
+        let mut e = TraceEntry::new(ToolCall {
+            id: "c".into(),
+            name: "sh".into(),
+            arguments: String::new(),
+        });
+        e.push_output(
+            OutputStream::Stdout,
+            "\x1b[31mred\x1b[0m \x1b]0;title\x07ok\n",
+        );
+        e.push_output(OutputStream::Stdout, "10%");
+        e.push_output(OutputStream::Stdout, "\r50%");
+        e.push_output(OutputStream::Stdout, "\r100%\n");
+        assert_eq!(e.lines[0].1, "red ok");
+        assert_eq!(e.lines[1].1, "100%");
+        assert_eq!(e.lines.len(), 2);
     }
 
     #[test]
