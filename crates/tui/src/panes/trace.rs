@@ -72,7 +72,7 @@ impl TraceEntry {
     /// sequences are removed (a tool's colours must not drive our terminal) and a carriage
     /// return rewrites its line, as progress bars expect.
     pub fn push_output(&mut self, stream: OutputStream, chunk: &str) {
-        let chunk = strip_escapes(chunk);
+        let chunk = crate::render::sanitize::strip_escapes(chunk);
         let mut pieces = chunk.split('\n').peekable();
         let mut first = true;
         while let Some(piece) = pieces.next() {
@@ -444,42 +444,6 @@ impl Trace {
         }
         f.render_widget(Paragraph::new(lines).block(block), area);
     }
-}
-
-/// Removes CSI (`ESC [ ... final`) and OSC (`ESC ] ... BEL/ST`) sequences and other escapes.
-pub fn strip_escapes(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains('\x1b') {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\x1b' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('[') => {
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            Some(']') => {
-                while let Some(c) = chars.next() {
-                    if c == '\x07' || (c == '\x1b' && chars.peek() == Some(&'\\')) {
-                        if c == '\x1b' {
-                            chars.next();
-                        }
-                        break;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// One risk finding, as the trace and the approval prompt show it.

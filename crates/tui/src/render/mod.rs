@@ -2,6 +2,7 @@
 
 pub mod highlight;
 pub mod markdown;
+pub mod sanitize;
 pub mod scroll;
 pub mod wrap;
 

@@ -309,6 +309,14 @@ fn bad_settings_are_shown_on_the_start_screen() {
 }
 
 #[test]
+fn approval_keys_stay_visible_at_60x20() {
+    let mut app = app();
+    approval(&mut app);
+    let text = format!("{}", render(&app, 60, 20).backend());
+    assert!(text.contains("approve") && text.contains(" deny"), "{text}");
+}
+
+#[test]
 fn approval_shows_and_answers_on_the_history_screen_too() {
     let mut app = app();
     press(&mut app, ctrl('o'));
