@@ -238,8 +238,10 @@ impl Trace {
             RunState::Status(ToolStatus::Denied) => ("⊘", "denied".into(), theme.warn),
         };
         let mut spans = vec![Span::styled(format!("{mark} {label}"), style)];
+        // A denied call never ran: it has no duration worth showing.
         if let Some(ms) = e.duration_ms
             && !e.running()
+            && e.state != RunState::Status(ToolStatus::Denied)
         {
             spans.push(Span::styled(format!(" · {}", duration(ms)), theme.dim));
         }
