@@ -1,3 +1,32 @@
 //! The full-screen terminal frontend: it renders Events and sends Ops.
 //!
-//! It depends on the protocol only and must never call the agent or the store directly.
+//! It owns only the screen. It depends on the protocol only and must never call the agent or
+//! the store directly: everything the user asks becomes an [`Op`] on the channel, and everything
+//! shown comes from an [`Event`]. The entry point is [`run`]; the state is one struct
+//! (`app.rs`) changed only by Events, keys and the frame tick, and drawn by `screens/`.
+
+mod app;
+mod clipboard;
+mod commands;
+mod dispatch;
+mod event_loop;
+mod keys;
+mod options;
+mod overlays;
+mod panes;
+mod render;
+mod screens;
+mod terminal;
+mod theme;
+
+#[cfg(test)]
+mod tests;
+
+pub use options::{SlashInfo, TuiOptions};
+pub use terminal::run;
+
+#[doc(hidden)]
+pub mod harness;
+
+#[allow(unused_imports)]
+use llm_repl_protocol::{Event, Op};

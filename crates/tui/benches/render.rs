@@ -1,0 +1,167 @@
+//! Frame render time of a huge session and the cost of a 5,000 tokens/s stream.
+//!
+//! `cargo bench -p llm-repl-tui`. Targets: a frame of a 10,000-message, ~1 MB session under
+//! 4 ms median; one second of a 5,000 tokens/s TextDelta stream (5,000 events and 60 frames)
+//! processed in well under one second, so no backlog can grow.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use llm_repl_protocol::{
+    Event, Message, OutputStream, SessionInfo, ToolCall, ToolResult, ToolStatus,
+};
+use llm_repl_tui::TuiOptions;
+use llm_repl_tui::harness::Harness;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn info() -> SessionInfo {
+    SessionInfo {
+        id: "bench".into(),
+        title: "bench".into(),
+        provider: "mock".into(),
+        model: "mock".into(),
+        mock: true,
+        context_window: Some(128_000),
+    }
+}
+
+/// A session of `n` messages (half prompts, half markdown answers, a tool call every 25
+/// answers); returns the harness and the bytes of text it holds.
+fn big_session(n: usize) -> (Harness, usize) {
+    let mut h = Harness::new(TuiOptions::default());
+    h.apply(Event::SessionStarted { info: info() });
+    let mut bytes = 0;
+    for i in 0..n / 2 {
+        let turn = i as u64 + 1;
+        let prompt = format!("Question {i}: how do I compute the mean of column {i}?");
+        bytes += prompt.len();
+        h.apply(Event::TurnStarted { turn, prompt });
+        let answer = if i % 10 == 0 {
+            format!(
+                "## Answer {i}\n\nUse **pandas**: load the file, then take the *mean*.\n\n```python\nimport pandas as pd\ndf = pd.read_csv('data_{i}.csv')\nprint(df['col'].mean())\n```\n"
+            )
+        } else {
+            format!(
+                "The mean of column {i} is the sum divided by the count. With `numpy` it is `np.mean(x)`; \
+                 for missing values use `np.nanmean`, which *ignores* NaN. See item {i}."
+            )
+        };
+        bytes += answer.len();
+        for piece in answer.split_inclusive(' ').collect::<Vec<_>>().chunks(8) {
+            h.apply(Event::TextDelta {
+                turn,
+                text: piece.concat(),
+            });
+        }
+        let calls = if i % 25 == 0 {
+            vec![ToolCall {
+                id: format!("c{i}"),
+                name: "python".into(),
+                arguments: "{\"code\":\"print(sum(range(10)))\"}".into(),
+            }]
+        } else {
+            vec![]
+        };
+        h.apply(Event::AssistantMessage {
+            turn,
+            message: Message::assistant(answer, calls.clone()),
+        });
+        for c in calls {
+            h.apply(Event::ToolCallStarted {
+                turn,
+                call: c.clone(),
+            });
+            h.apply(Event::ToolOutput {
+                call_id: c.id.clone(),
+                stream: OutputStream::Stdout,
+                chunk: "45\n".into(),
+            });
+            h.apply(Event::ToolCallFinished {
+                call_id: c.id.clone(),
+                status: ToolStatus::Ok,
+                duration_ms: 12,
+                result: ToolResult {
+                    call_id: c.id,
+                    content: "45".into(),
+                    is_error: false,
+                },
+            });
+        }
+        h.apply(Event::TurnFinished {
+            turn,
+            reason: llm_repl_protocol::FinishReason::Completed,
+        });
+    }
+    (h, bytes)
+}
+
+fn frames(c: &mut Criterion) {
+    let (mut h, bytes) = big_session(10_000);
+    eprintln!(
+        "session: 10,000 messages, {:.2} MB of text",
+        bytes as f64 / 1e6
+    );
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap_or_else(|e| panic!("{e}"));
+    let t0 = std::time::Instant::now();
+    term.draw(|f| h.draw(f)).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("first frame (wraps every message once): {:?}", t0.elapsed());
+    c.bench_function("frame_10k_messages_tail", |b| {
+        b.iter(|| {
+            term.draw(|f| h.draw(black_box(f)))
+                .unwrap_or_else(|e| panic!("{e}"));
+        })
+    });
+    // Scrolled to the middle of the session.
+    h.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    for _ in 0..2000 {
+        h.key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+    }
+    c.bench_function("frame_10k_messages_scrolled", |b| {
+        b.iter(|| {
+            term.draw(|f| h.draw(black_box(f)))
+                .unwrap_or_else(|e| panic!("{e}"));
+        })
+    });
+}
+
+fn stream(c: &mut Criterion) {
+    // One simulated second: 5,000 token deltas and a frame every ~83 of them (60 fps).
+    c.bench_function("stream_1s_at_5000_tokens_per_s", |b| {
+        b.iter_batched(
+            || {
+                let (mut h, _) = big_session(1000);
+                h.apply(Event::TurnStarted {
+                    turn: 99_999,
+                    prompt: "stream".into(),
+                });
+                let term =
+                    Terminal::new(TestBackend::new(200, 50)).unwrap_or_else(|e| panic!("{e}"));
+                (h, term)
+            },
+            |(mut h, mut term)| {
+                for i in 0..5000 {
+                    let text = match i % 50 {
+                        0 => "\n\n".to_string(),
+                        7 => " **bold**".to_string(),
+                        _ => format!(" tok{}", i % 97),
+                    };
+                    h.apply(Event::TextDelta { turn: 99_999, text });
+                    if i % 83 == 0 {
+                        term.draw(|f| h.draw(f)).unwrap_or_else(|e| panic!("{e}"));
+                    }
+                }
+                black_box(term);
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = frames, stream
+}
+criterion_main!(benches);

@@ -1,0 +1,408 @@
+//! The state of the TUI and how agent Events change it.
+//!
+//! One struct, changed only by applying an Event ([`App::apply_event`]), a terminal input
+//! (`dispatch.rs`) or the frame tick; drawing (`screens/`) reads it. What the state wants done
+//! outside itself (send an Op, copy to the clipboard, quit) is queued as an [`Effect`] for the
+//! run loop, so key handling is testable without a terminal or an agent.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use llm_repl_protocol::{
+    ApprovalRequest, Event, FinishReason, Message, NoticeLevel, Op, Role, SessionInfo, ToolRun,
+    ToolStatus,
+};
+
+use crate::keys::Keymap;
+use crate::options::TuiOptions;
+use crate::overlays::Overlay;
+use crate::panes::conversation::{Conversation, ItemKind};
+use crate::panes::input::InputPane;
+use crate::panes::meter::{Activity, Meter};
+use crate::panes::trace::{RunState, Trace};
+use crate::screens::history::HistoryScreen;
+use crate::theme::Theme;
+
+/// Something the state asks the run loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Op(Op),
+    /// Put this text on the clipboard (OSC 52).
+    Copy(String),
+    SetMouse(bool),
+    Suspend,
+    Quit,
+}
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Input,
+    Conversation,
+    Trace,
+}
+
+/// Which full screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Chat,
+    History,
+}
+
+/// How long a second Ctrl+C counts as "quit".
+pub const QUIT_WINDOW: Duration = Duration::from_secs(2);
+
+/// The whole TUI state.
+#[derive(Debug)]
+pub struct App {
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub options: TuiOptions,
+    pub session: Option<SessionInfo>,
+    pub conv: Conversation,
+    pub trace: Trace,
+    pub meter: Meter,
+    pub input: InputPane,
+    pub focus: Focus,
+    pub screen: Screen,
+    pub show_trace: bool,
+    /// Trace pane share of the width (or height when stacked), in percent.
+    pub trace_pct: u16,
+    pub overlay: Option<Overlay>,
+    pub approvals: VecDeque<ApprovalRequest>,
+    /// Selected row of the slash-command popup.
+    pub palette_sel: usize,
+    pub history: HistoryScreen,
+    pub mouse: bool,
+    pub agent_alive: bool,
+    /// The clock as of the last input or tick; tests set it, so nothing reads real time.
+    pub now: Instant,
+    /// Spinner phase, advanced by the tick while something runs.
+    pub spin: usize,
+    spin_at: Instant,
+    pub last_ctrl_c: Option<Instant>,
+    pub flash: Option<(String, Instant)>,
+    pub quitting: bool,
+    /// Problems with the theme or key overrides, shown on the start screen.
+    pub startup_warnings: Vec<String>,
+    effects: Vec<Effect>,
+}
+
+impl App {
+    pub fn new(options: TuiOptions, now: Instant) -> App {
+        let (theme, theme_warning) = Theme::load(&options.theme, options.no_color);
+        let (keymap, key_warnings) = Keymap::new(&options.keys);
+        let mut app = App {
+            theme,
+            keymap,
+            session: None,
+            conv: Conversation::default(),
+            trace: Trace::default(),
+            meter: Meter::default(),
+            input: InputPane::default(),
+            focus: Focus::Input,
+            screen: Screen::Chat,
+            show_trace: options.show_trace,
+            trace_pct: 40,
+            overlay: None,
+            approvals: VecDeque::new(),
+            palette_sel: 0,
+            history: HistoryScreen::default(),
+            mouse: options.mouse,
+            agent_alive: true,
+            now,
+            spin: 0,
+            spin_at: now,
+            last_ctrl_c: None,
+            flash: None,
+            quitting: false,
+            startup_warnings: Vec::new(),
+            effects: Vec::new(),
+            options,
+        };
+        app.startup_warnings = theme_warning.into_iter().chain(key_warnings).collect();
+        app
+    }
+
+    /// Takes the effects queued since the last call.
+    pub fn drain_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub(crate) fn effect(&mut self, e: Effect) {
+        self.effects.push(e);
+    }
+
+    pub(crate) fn send(&mut self, op: Op) {
+        self.effects.push(Effect::Op(op));
+    }
+
+    pub(crate) fn flash(&mut self, text: impl Into<String>) {
+        self.flash = Some((text.into(), self.now));
+    }
+
+    pub(crate) fn notice(&mut self, level: NoticeLevel, text: impl Into<String>) {
+        self.conv.push(ItemKind::Notice(level), text);
+    }
+
+    /// True while something on screen moves with time (spinner, running times, a flash).
+    pub fn animating(&self) -> bool {
+        self.meter.busy() || self.trace.any_running() || self.flash.is_some()
+    }
+
+    /// Advances time: spinner, flash expiry. Returns true when the screen should be redrawn.
+    pub fn tick(&mut self, now: Instant) -> bool {
+        self.now = now;
+        let mut redraw = false;
+        if let Some((_, at)) = &self.flash
+            && now.saturating_duration_since(*at) > Duration::from_secs(3)
+        {
+            self.flash = None;
+            redraw = true;
+        }
+        // The spinner and running times move ten times a second, not every frame.
+        if (self.meter.busy() || self.trace.any_running())
+            && now.saturating_duration_since(self.spin_at) >= Duration::from_millis(100)
+        {
+            self.spin = self.spin.wrapping_add(1);
+            self.spin_at = now;
+            redraw = true;
+        }
+        redraw
+    }
+
+    /// Applies one agent Event. Every variant is handled here.
+    pub fn apply_event(&mut self, ev: Event) {
+        match ev {
+            Event::SessionStarted { info } => {
+                self.conv.clear();
+                self.trace.clear();
+                self.meter.reset();
+                self.approvals.clear();
+                self.session = Some(info);
+            }
+            Event::SessionLoaded {
+                info,
+                messages,
+                tool_runs,
+            } => self.load_session(info, messages, tool_runs),
+            Event::TurnStarted { prompt, .. } => {
+                self.conv.push(ItemKind::User, prompt);
+                self.conv.scroll.end();
+                self.meter.activity = Activity::Thinking;
+                self.meter.turn_usage = None;
+                self.meter.step = 0;
+            }
+            Event::StepStarted { step, .. } => {
+                self.meter.step = step;
+                if self.meter.activity != Activity::Interrupting {
+                    self.meter.activity = Activity::Thinking;
+                }
+            }
+            Event::TextDelta { text, .. } => self.conv.append_delta(&text),
+            Event::AssistantMessage { message, .. } => {
+                self.conv.finish_answer(Some(&message.content));
+                for call in &message.tool_calls {
+                    let (_, created) = self.trace.entry(&call.id, Some(call));
+                    if created {
+                        self.conv.push(
+                            ItemKind::Tool {
+                                call_id: call.id.clone(),
+                            },
+                            "",
+                        );
+                    }
+                }
+            }
+            Event::ToolCallStarted { call, .. } => {
+                let now = self.now;
+                let (e, created) = self.trace.entry(&call.id, Some(&call));
+                e.call = call.clone();
+                e.state = RunState::Status(ToolStatus::Running);
+                e.started = Some(now);
+                e.touch();
+                if created {
+                    self.conv.push(
+                        ItemKind::Tool {
+                            call_id: call.id.clone(),
+                        },
+                        "",
+                    );
+                }
+                if self.meter.activity != Activity::Interrupting {
+                    self.meter.activity = Activity::RunningTool(call.name);
+                }
+            }
+            Event::ToolOutput {
+                call_id,
+                stream,
+                chunk,
+            } => {
+                let (e, created) = self.trace.entry(&call_id, None);
+                e.push_output(stream, &chunk);
+                if created {
+                    self.conv.push(ItemKind::Tool { call_id }, "");
+                }
+            }
+            Event::ApprovalRequested { request } => {
+                let (e, created) = self.trace.entry(&request.call.id, Some(&request.call));
+                e.state = RunState::AwaitingApproval;
+                e.findings = request.findings.clone();
+                e.touch();
+                if created {
+                    self.conv.push(
+                        ItemKind::Tool {
+                            call_id: request.call.id.clone(),
+                        },
+                        "",
+                    );
+                }
+                self.approvals.push_back(request);
+                self.meter.activity = Activity::AwaitingApproval;
+            }
+            Event::ToolCallFinished {
+                call_id,
+                status,
+                duration_ms,
+                result,
+            } => {
+                let (e, created) = self.trace.entry(&call_id, None);
+                e.state = RunState::Status(status);
+                e.duration_ms = Some(duration_ms);
+                e.result = Some(result);
+                e.touch();
+                if created {
+                    self.conv.push(
+                        ItemKind::Tool {
+                            call_id: call_id.clone(),
+                        },
+                        "",
+                    );
+                }
+                self.approvals.retain(|r| r.call.id != call_id);
+                if self.meter.activity != Activity::Interrupting && !self.trace.any_running() {
+                    self.meter.activity = if self.approvals.is_empty() {
+                        Activity::Thinking
+                    } else {
+                        Activity::AwaitingApproval
+                    };
+                }
+            }
+            Event::Usage {
+                model,
+                turn_usage,
+                session_usage,
+                cost,
+                context_tokens,
+                context_window,
+                budget,
+                ..
+            } => {
+                self.meter.model = Some(model);
+                self.meter.turn_usage = Some(turn_usage);
+                self.meter.session_usage = Some(session_usage);
+                self.meter.cost = Some(cost);
+                self.meter.context = Some((context_tokens, context_window));
+                self.meter.budget = budget;
+            }
+            Event::TurnFinished { reason, .. } => {
+                self.conv.finish_answer(None);
+                self.meter.activity = Activity::Idle;
+                self.approvals.clear();
+                let note = match reason {
+                    FinishReason::Completed => None,
+                    FinishReason::Interrupted => Some((
+                        NoticeLevel::Warn,
+                        "turn interrupted; what was produced so far is kept",
+                    )),
+                    FinishReason::MaxSteps => {
+                        Some((NoticeLevel::Warn, "turn stopped: step limit reached"))
+                    }
+                    FinishReason::Budget => Some((
+                        NoticeLevel::Error,
+                        "turn stopped: a budget limit would be crossed",
+                    )),
+                    FinishReason::Failed => Some((NoticeLevel::Error, "turn failed")),
+                };
+                if let Some((level, text)) = note {
+                    self.notice(level, text);
+                }
+            }
+            Event::SessionList { sessions, total } => self.history.set_sessions(sessions, total),
+            Event::SearchResults { query, hits } => self.history.set_hits(query, hits),
+            Event::Exported { path, .. } => {
+                self.notice(NoticeLevel::Info, format!("exported to {path}"));
+                self.flash(format!("exported to {path}"));
+            }
+            Event::Notice { level, text } => self.notice(level, text),
+            Event::Error { message } => self.conv.push(ItemKind::Error, message),
+            Event::ShutdownComplete => {
+                self.agent_alive = false;
+                self.meter.activity = Activity::Idle;
+                if !self.quitting {
+                    self.conv.push(
+                        ItemKind::Error,
+                        "the agent stopped; press Ctrl+C twice to quit",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the conversation and the trace from a stored session.
+    fn load_session(&mut self, info: SessionInfo, messages: Vec<Message>, tool_runs: Vec<ToolRun>) {
+        self.conv.clear();
+        self.trace.clear();
+        self.meter.reset();
+        self.approvals.clear();
+        self.session = Some(info.clone());
+        for run in tool_runs {
+            let (e, _) = self.trace.entry(&run.call.id, Some(&run.call));
+            e.state = RunState::Status(run.status);
+            e.duration_ms = Some(run.duration_ms);
+            e.findings = run.findings;
+            if !run.output.is_empty() {
+                e.push_output(llm_repl_protocol::OutputStream::Stdout, &run.output);
+            }
+        }
+        for m in messages {
+            match m.role {
+                Role::User => self.conv.push(ItemKind::User, m.content),
+                Role::Assistant => {
+                    if !m.content.trim().is_empty() {
+                        self.conv
+                            .push(ItemKind::Assistant { streaming: false }, m.content);
+                    }
+                    for call in &m.tool_calls {
+                        self.trace.entry(&call.id, Some(call));
+                        self.conv.push(
+                            ItemKind::Tool {
+                                call_id: call.id.clone(),
+                            },
+                            "",
+                        );
+                    }
+                }
+                Role::Tool => {
+                    if let Some(id) = &m.tool_call_id
+                        && let Some(e) = self.trace.get_mut(id)
+                    {
+                        e.result = Some(llm_repl_protocol::ToolResult {
+                            call_id: id.clone(),
+                            content: m.content,
+                            is_error: matches!(e.state, RunState::Status(s) if s != ToolStatus::Ok),
+                        });
+                        e.touch();
+                    }
+                }
+                Role::System => {}
+            }
+        }
+        self.notice(
+            NoticeLevel::Info,
+            format!("resumed session “{}”", info.title),
+        );
+        self.screen = Screen::Chat;
+        self.focus = Focus::Input;
+    }
+}

@@ -1,0 +1,172 @@
+//! Copy mode: pick a message, a code block or a tool's output/code with the keyboard and put it on
+//! the clipboard (OSC 52, which works over ssh and in tmux with `set-clipboard on`).
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+
+use super::{Overlay, centered};
+use crate::app::{App, Effect};
+use crate::panes::conversation::ItemKind;
+use crate::render::markdown::code_blocks;
+
+/// One thing that can be copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyTarget {
+    pub label: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyState {
+    pub targets: Vec<CopyTarget>,
+    pub sel: usize,
+}
+
+fn first_line(s: &str, n: usize) -> String {
+    let l = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let mut out: String = l.chars().take(n).collect();
+    if l.chars().count() > n {
+        out.push('…');
+    }
+    out
+}
+
+/// Everything copyable, oldest first.
+pub fn targets(app: &App) -> Vec<CopyTarget> {
+    let mut out = Vec::new();
+    for item in &app.conv.items {
+        match &item.kind {
+            ItemKind::User => out.push(CopyTarget {
+                label: format!("prompt: {}", first_line(&item.text, 50)),
+                text: item.text.clone(),
+            }),
+            ItemKind::Assistant { .. } if !item.text.is_empty() => {
+                out.push(CopyTarget {
+                    label: format!("answer: {}", first_line(&item.text, 50)),
+                    text: item.text.clone(),
+                });
+                for block in code_blocks(&item.text) {
+                    out.push(CopyTarget {
+                        label: format!("  code block: {}", first_line(&block, 44)),
+                        text: block,
+                    });
+                }
+            }
+            ItemKind::Tool { call_id } => {
+                if let Some((i, e)) = app.trace.get(call_id) {
+                    if let Some((code, _)) = e.code() {
+                        out.push(CopyTarget {
+                            label: format!(
+                                "tool #{} {} code: {}",
+                                i + 1,
+                                e.call.name,
+                                first_line(&code, 36)
+                            ),
+                            text: code,
+                        });
+                    }
+                    if !e.lines.is_empty() {
+                        out.push(CopyTarget {
+                            label: format!(
+                                "tool #{} {} output ({} lines)",
+                                i + 1,
+                                e.call.name,
+                                e.lines.len()
+                            ),
+                            text: e.output_text(),
+                        });
+                    }
+                }
+            }
+            ItemKind::Notice(_) | ItemKind::Error => out.push(CopyTarget {
+                label: format!("notice: {}", first_line(&item.text, 50)),
+                text: item.text.clone(),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+pub fn open(app: &mut App) {
+    let targets = targets(app);
+    if targets.is_empty() {
+        app.flash("nothing to copy yet");
+        return;
+    }
+    let sel = targets.len() - 1;
+    app.overlay = Some(Overlay::Copy(CopyState { targets, sel }));
+}
+
+pub fn handle_key(app: &mut App, mut st: CopyState, key: KeyEvent) -> Option<Overlay> {
+    let n = st.targets.len();
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => return None,
+        KeyCode::Up | KeyCode::Char('k') => st.sel = st.sel.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => st.sel = (st.sel + 1).min(n.saturating_sub(1)),
+        KeyCode::PageUp => st.sel = st.sel.saturating_sub(10),
+        KeyCode::PageDown => st.sel = (st.sel + 10).min(n.saturating_sub(1)),
+        KeyCode::Home | KeyCode::Char('g') => st.sel = 0,
+        KeyCode::End | KeyCode::Char('G') => st.sel = n.saturating_sub(1),
+        KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('c') => {
+            if let Some(t) = st.targets.get(st.sel) {
+                let chars = t.text.chars().count();
+                app.effect(Effect::Copy(t.text.clone()));
+                app.flash(format!("copied {chars} chars via OSC 52"));
+            }
+            return None;
+        }
+        _ => {}
+    }
+    Some(Overlay::Copy(st))
+}
+
+pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect, st: &CopyState) {
+    let t = &app.theme;
+    let w = 100.min(area.width.saturating_sub(2));
+    let h = area.height.saturating_sub(2).min(30);
+    let r = centered(area, w, h);
+    let list_h = ((h.saturating_sub(2)) / 2).max(3) as usize;
+    let first = st.sel.saturating_sub(list_h.saturating_sub(1));
+    let mut lines: Vec<Line<'static>> = st
+        .targets
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(list_h)
+        .map(|(i, c)| {
+            let l = Line::styled(format!(" {}", c.label), t.text);
+            if i == st.sel {
+                l.patch_style(t.selection)
+            } else {
+                l
+            }
+        })
+        .collect();
+    lines.push(Line::styled(
+        "─".repeat(w.saturating_sub(2) as usize),
+        t.border,
+    ));
+    if let Some(sel) = st.targets.get(st.sel) {
+        for l in sel.text.lines().take(h as usize) {
+            lines.push(Line::from(Span::styled(l.replace('\t', "    "), t.dim)));
+        }
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(t.border_focused)
+        .title(Span::styled(" Copy: pick what to copy ", t.title))
+        .title_bottom(
+            Line::styled(" ↑↓ select · Enter/y copy · Esc cancel ", t.dim).right_aligned(),
+        );
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(block), r);
+}

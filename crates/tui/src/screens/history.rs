@@ -1,0 +1,561 @@
+//! The history browser (Ctrl+O or /sessions): stored sessions newest first, incremental full-text
+//! search, a preview of the selected session, and resume / rename / delete / export.
+//!
+//! It asks the agent for everything (Op::ListSessions, Op::Search, ...) and shows what comes back
+//! (Event::SessionList, Event::SearchResults); it never reads the store.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use llm_repl_protocol::{ExportFormat, Op, Role, SearchHit, SessionId, SessionSummary};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use crate::app::{App, Screen};
+use crate::render::{cost, tokens};
+use crate::screens::chat::pane_block;
+use crate::theme::Theme;
+
+/// Sessions asked for per page.
+pub const PAGE: usize = 50;
+/// Search hits asked for.
+pub const HITS: usize = 50;
+
+/// What the keyboard is doing on this screen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Mode {
+    #[default]
+    List,
+    /// Typing the search query.
+    Search,
+    Rename(String),
+    ConfirmDelete,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HistoryScreen {
+    pub sessions: Vec<SessionSummary>,
+    pub total: usize,
+    pub query: String,
+    /// Results of the last search and the query they answer.
+    pub hits: Option<(String, Vec<SearchHit>)>,
+    pub sel: usize,
+    pub mode: Mode,
+    /// Offset of the page asked for and not yet answered.
+    pending_offset: Option<usize>,
+    pub waiting_search: bool,
+}
+
+impl HistoryScreen {
+    pub fn set_sessions(&mut self, sessions: Vec<SessionSummary>, total: usize) {
+        match self.pending_offset.take() {
+            Some(off) if off > 0 && off == self.sessions.len() => self.sessions.extend(sessions),
+            _ => self.sessions = sessions,
+        }
+        self.total = total.max(self.sessions.len());
+        self.clamp();
+    }
+
+    pub fn set_hits(&mut self, query: String, hits: Vec<SearchHit>) {
+        // Results of an older query than the one typed are stale: keep waiting for the newest.
+        if query == self.query {
+            self.waiting_search = false;
+        }
+        self.hits = Some((query, hits));
+        self.clamp();
+    }
+
+    /// True when the rows are search hits rather than sessions.
+    pub fn searching(&self) -> bool {
+        !self.query.trim().is_empty()
+    }
+
+    fn hit_rows(&self) -> &[SearchHit] {
+        match &self.hits {
+            Some((_, h)) if self.searching() => h,
+            _ => &[],
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        if self.searching() {
+            self.hit_rows().len()
+        } else {
+            self.sessions.len()
+        }
+    }
+
+    fn clamp(&mut self) {
+        self.sel = self.sel.min(self.rows().saturating_sub(1));
+    }
+
+    /// The session of the selected row.
+    pub fn selected_id(&self) -> Option<SessionId> {
+        if self.searching() {
+            self.hit_rows().get(self.sel).map(|h| h.session_id.clone())
+        } else {
+            self.sessions.get(self.sel).map(|s| s.id.clone())
+        }
+    }
+
+    fn summary(&self, id: &str) -> Option<&SessionSummary> {
+        self.sessions.iter().find(|s| s.id == id)
+    }
+}
+
+/// Opens the browser and asks for the first page.
+pub fn open(app: &mut App) {
+    app.screen = Screen::History;
+    app.history.mode = Mode::List;
+    app.history.pending_offset = Some(0);
+    app.send(Op::ListSessions {
+        offset: 0,
+        limit: PAGE,
+    });
+}
+
+fn search(app: &mut App) {
+    let q = app.history.query.trim().to_string();
+    app.history.sel = 0;
+    if !q.is_empty() {
+        app.history.waiting_search = true;
+        app.send(Op::Search {
+            query: q,
+            limit: HITS,
+        });
+    }
+}
+
+pub fn paste(app: &mut App, text: &str) {
+    let line = text.lines().next().unwrap_or("");
+    match &mut app.history.mode {
+        Mode::Search => {
+            app.history.query.push_str(line);
+            search(app);
+        }
+        Mode::Rename(t) => t.push_str(line),
+        _ => {}
+    }
+}
+
+fn move_sel(app: &mut App, delta: isize) {
+    let h = &mut app.history;
+    let n = h.rows();
+    if n == 0 {
+        return;
+    }
+    h.sel = (h.sel as isize + delta).clamp(0, n as isize - 1) as usize;
+    // Near the end of the loaded page: ask for the next one.
+    if !h.searching()
+        && h.pending_offset.is_none()
+        && h.sel + 10 >= h.sessions.len()
+        && h.sessions.len() < h.total
+    {
+        let offset = h.sessions.len();
+        h.pending_offset = Some(offset);
+        app.send(Op::ListSessions {
+            offset,
+            limit: PAGE,
+        });
+    }
+}
+
+pub fn handle_key(app: &mut App, key: KeyEvent) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match app.history.mode.clone() {
+        Mode::Search => match key.code {
+            KeyCode::Esc => {
+                app.history.query.clear();
+                app.history.hits = None;
+                app.history.mode = Mode::List;
+            }
+            KeyCode::Enter | KeyCode::Down | KeyCode::Tab => app.history.mode = Mode::List,
+            KeyCode::Backspace => {
+                app.history.query.pop();
+                search(app);
+            }
+            KeyCode::Char(c) if !ctrl => {
+                app.history.query.push(c);
+                search(app);
+            }
+            _ => {}
+        },
+        Mode::Rename(mut title) => match key.code {
+            KeyCode::Esc => app.history.mode = Mode::List,
+            KeyCode::Enter => {
+                app.history.mode = Mode::List;
+                let title = title.trim().to_string();
+                if let Some(id) = app.history.selected_id()
+                    && !title.is_empty()
+                {
+                    if let Some(s) = app.history.sessions.iter_mut().find(|s| s.id == id) {
+                        s.title = title.clone();
+                    }
+                    app.send(Op::RenameSession { id, title });
+                }
+            }
+            KeyCode::Backspace => {
+                title.pop();
+                app.history.mode = Mode::Rename(title);
+            }
+            KeyCode::Char(c) if !ctrl => {
+                title.push(c);
+                app.history.mode = Mode::Rename(title);
+            }
+            _ => {}
+        },
+        Mode::ConfirmDelete => {
+            if let (KeyCode::Char('y'), Some(id)) = (key.code, app.history.selected_id()) {
+                app.history.sessions.retain(|s| s.id != id);
+                if let Some((_, hits)) = &mut app.history.hits {
+                    hits.retain(|h| h.session_id != id);
+                }
+                app.history.total = app.history.total.saturating_sub(1);
+                app.history.clamp();
+                app.send(Op::DeleteSession { id });
+            }
+            app.history.mode = Mode::List;
+        }
+        Mode::List => match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => app.screen = Screen::Chat,
+            KeyCode::Char('o') if ctrl => app.screen = Screen::Chat,
+            KeyCode::Up | KeyCode::Char('k') => move_sel(app, -1),
+            KeyCode::Down | KeyCode::Char('j') => move_sel(app, 1),
+            KeyCode::PageUp => move_sel(app, -10),
+            KeyCode::PageDown => move_sel(app, 10),
+            KeyCode::Home | KeyCode::Char('g') => move_sel(app, -(app.history.rows() as isize)),
+            KeyCode::End | KeyCode::Char('G') => move_sel(app, app.history.rows() as isize),
+            KeyCode::Char('/') | KeyCode::Char('s') => app.history.mode = Mode::Search,
+            KeyCode::Enter => {
+                if let Some(id) = app.history.selected_id() {
+                    app.send(Op::OpenSession { id });
+                    app.screen = Screen::Chat;
+                }
+            }
+            KeyCode::Char('r') => {
+                if let Some(id) = app.history.selected_id() {
+                    let title = app
+                        .history
+                        .summary(&id)
+                        .map(|s| s.title.clone())
+                        .unwrap_or_default();
+                    app.history.mode = Mode::Rename(title);
+                }
+            }
+            KeyCode::Char('d') if app.history.selected_id().is_some() => {
+                app.history.mode = Mode::ConfirmDelete
+            }
+            KeyCode::Char(c @ ('e' | 'E')) => {
+                if let Some(id) = app.history.selected_id() {
+                    let format = if c == 'E' {
+                        ExportFormat::Json
+                    } else {
+                        ExportFormat::Markdown
+                    };
+                    app.send(Op::Export {
+                        id: Some(id),
+                        format,
+                        path: None,
+                    });
+                }
+            }
+            KeyCode::Char(c) if !ctrl && c.is_alphanumeric() => {
+                // Typing anything else starts a search with it.
+                app.history.mode = Mode::Search;
+                app.history.query.push(c);
+                search(app);
+            }
+            _ => {}
+        },
+    }
+}
+
+/// "2026-11-20 14:03" (UTC) from milliseconds since the epoch.
+pub fn date(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}")
+}
+
+/// The snippet with its matched byte ranges highlighted.
+pub fn snippet_spans(hit: &SearchHit, theme: &Theme) -> Vec<Span<'static>> {
+    let s = hit.snippet.replace('\n', " ");
+    let mut spans = Vec::new();
+    let mut at = 0;
+    let mut ranges = hit.highlights.clone();
+    ranges.sort();
+    for (a, b) in ranges {
+        let (a, b) = (a.max(at).min(s.len()), b.min(s.len()));
+        if a >= b || !s.is_char_boundary(a) || !s.is_char_boundary(b) {
+            continue;
+        }
+        spans.push(Span::styled(s[at..a].to_string(), theme.text));
+        spans.push(Span::styled(s[a..b].to_string(), theme.match_hl));
+        at = b;
+    }
+    spans.push(Span::styled(s[at..].to_string(), theme.text));
+    spans
+}
+
+fn role_label(r: Role) -> &'static str {
+    match r {
+        Role::User => "you",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+        Role::System => "system",
+    }
+}
+
+/// Cuts `s` to `w` columns with an ellipsis, padded to exactly `w`.
+fn fit(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        format!("{s:<w$}")
+    } else {
+        let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// One session in fixed columns: marker, title (the rest), date, model, messages, cost.
+fn session_row(s: &SessionSummary, t: &Theme, width: usize, selected: bool) -> Line<'static> {
+    let model_w = 16;
+    let fixed = 2 + 17 + (model_w + 1) + 9 + 9;
+    let title_w = width.saturating_sub(fixed).max(8);
+    let marker = if selected { "▸ " } else { "  " };
+    let line = Line::from(vec![
+        Span::styled(marker, t.accent),
+        Span::styled(fit(&s.title, title_w), t.text),
+        Span::styled(format!(" {}", date(s.updated_ms)), t.dim),
+        Span::styled(format!(" {}", fit(&s.model, model_w)), t.dim),
+        Span::styled(format!("{:>9}", format!("{} msgs", s.messages)), t.dim),
+        Span::styled(format!("{:>9}", cost(s.cost_usd)), t.text),
+    ]);
+    if selected {
+        line.patch_style(t.selection)
+    } else {
+        line
+    }
+}
+
+fn list_lines(app: &App, width: usize, height: usize) -> Vec<Line<'static>> {
+    let h = &app.history;
+    let t = &app.theme;
+    let first = h.sel.saturating_sub(height.saturating_sub(1));
+    if h.searching() {
+        let hits = h.hit_rows();
+        if hits.is_empty() {
+            let msg = if h.waiting_search {
+                "searching…"
+            } else {
+                "no matches"
+            };
+            return vec![Line::styled(
+                format!(" {msg} for “{}”", h.query.trim()),
+                t.dim,
+            )];
+        }
+        // Each hit takes two rows: session and snippet.
+        let per = 2;
+        let first = h.sel.saturating_sub((height / per).saturating_sub(1));
+        let mut out = Vec::new();
+        for (i, hit) in hits.iter().enumerate().skip(first).take(height / per) {
+            let marker = if i == h.sel { "▸ " } else { "  " };
+            let head = Line::from(vec![
+                Span::styled(marker, t.accent),
+                Span::styled(hit.session_title.clone(), t.title),
+                Span::styled(
+                    format!("  · {} · #{}", role_label(hit.role), hit.seq),
+                    t.dim,
+                ),
+            ]);
+            let mut snip = vec![Span::raw("    ")];
+            snip.extend(snippet_spans(hit, t));
+            let (head, snip) = if i == h.sel {
+                (
+                    head.patch_style(t.selection),
+                    Line::from(snip).patch_style(Style::default()),
+                )
+            } else {
+                (head, Line::from(snip))
+            };
+            out.push(head);
+            out.push(snip);
+        }
+        return out;
+    }
+    if h.sessions.is_empty() {
+        return vec![Line::styled(" no stored sessions yet", t.dim)];
+    }
+    h.sessions
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, s)| session_row(s, t, width, i == h.sel))
+        .collect()
+}
+
+fn preview_lines(app: &App) -> Vec<Line<'static>> {
+    let h = &app.history;
+    let t = &app.theme;
+    let Some(id) = h.selected_id() else {
+        return vec![Line::styled("nothing selected", t.dim)];
+    };
+    let mut out = Vec::new();
+    match h.summary(&id) {
+        Some(s) => {
+            out.push(Line::styled(s.title.clone(), t.heading));
+            let kv = |k: &str, v: String| {
+                Line::from(vec![
+                    Span::styled(format!("{k:<10}"), t.dim),
+                    Span::styled(v, t.text),
+                ])
+            };
+            out.push(kv("created", date(s.created_ms)));
+            out.push(kv("updated", date(s.updated_ms)));
+            out.push(kv("model", format!("{}/{}", s.provider, s.model)));
+            out.push(kv("messages", s.messages.to_string()));
+            out.push(kv(
+                "tokens",
+                format!(
+                    "{} in · {} out",
+                    tokens(s.usage.input),
+                    tokens(s.usage.output)
+                ),
+            ));
+            out.push(kv("cost", cost(s.cost_usd)));
+            out.push(kv("id", s.id.clone()));
+        }
+        None => {
+            let title = h
+                .hit_rows()
+                .iter()
+                .find(|x| x.session_id == id)
+                .map(|x| x.session_title.clone())
+                .unwrap_or_default();
+            out.push(Line::styled(title, t.heading));
+            out.push(Line::styled(format!("id {id}"), t.dim));
+        }
+    }
+    let matches: Vec<&SearchHit> = h.hit_rows().iter().filter(|x| x.session_id == id).collect();
+    if !matches.is_empty() {
+        out.push(Line::default());
+        out.push(Line::styled(
+            format!("{} matching messages", matches.len()),
+            t.title,
+        ));
+        for m in matches.iter().take(8) {
+            let mut spans = vec![Span::styled(format!("{:>9}: ", role_label(m.role)), t.dim)];
+            spans.extend(snippet_spans(m, t));
+            out.push(Line::from(spans));
+        }
+    }
+    out.push(Line::default());
+    out.push(Line::styled(
+        "Enter resumes it with its conversation and tool trace.",
+        t.dim,
+    ));
+    out
+}
+
+pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let t = &app.theme;
+    let h = &app.history;
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(3),
+            Constraint::Min(5),
+            Constraint::Length(1),
+        ])
+        .split(area);
+    let searching = h.mode == Mode::Search;
+    let mut q = vec![
+        Span::styled("search: ", t.dim),
+        Span::styled(h.query.clone(), t.match_hl),
+    ];
+    if searching {
+        q.push(Span::styled("▏", t.accent));
+    } else if h.query.is_empty() {
+        q.push(Span::styled(
+            "press / and type to search all messages",
+            t.dim,
+        ));
+    }
+    let count = if h.searching() {
+        format!("sessions · {} hits", h.hit_rows().len())
+    } else {
+        format!("sessions · {} of {}", h.sessions.len(), h.total)
+    };
+    f.render_widget(
+        Paragraph::new(Line::from(q)).block(pane_block(app, count, searching)),
+        rows[0],
+    );
+    let wide = area.width >= 100;
+    let parts = Layout::default()
+        .direction(if wide {
+            Direction::Horizontal
+        } else {
+            Direction::Vertical
+        })
+        .constraints([Constraint::Percentage(66), Constraint::Percentage(34)])
+        .split(rows[1]);
+    let list_block = pane_block(app, "history".into(), !searching);
+    let inner = list_block.inner(parts[0]);
+    let lines = list_lines(app, inner.width as usize, inner.height as usize);
+    f.render_widget(Paragraph::new(lines).block(list_block), parts[0]);
+    let preview = Paragraph::new(preview_lines(app))
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border)
+                .title(Span::styled(" preview ", t.title)),
+        );
+    f.render_widget(preview, parts[1]);
+    let help = match &h.mode {
+        Mode::List => Line::styled(
+            " ↑↓ select · Enter resume · / search · r rename · d delete · e export md · E json · Esc back",
+            t.dim,
+        ),
+        Mode::Search => Line::styled(
+            " type to search · Enter/↓ to the results · Esc clears",
+            t.dim,
+        ),
+        Mode::Rename(title) => Line::from(vec![
+            Span::styled(" new title: ", t.accent),
+            Span::styled(title.clone(), t.text),
+            Span::styled("▏  Enter saves · Esc cancels", t.dim),
+        ]),
+        Mode::ConfirmDelete => Line::styled(
+            " delete this session for good? y deletes · any other key keeps it",
+            t.error,
+        ),
+    };
+    f.render_widget(Paragraph::new(help), rows[2]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_civil() {
+        assert_eq!(date(0), "1970-01-01 00:00");
+        assert_eq!(date(1_795_000_000_000), "2026-11-18 11:06");
+    }
+}

@@ -1,0 +1,166 @@
+//! The real terminal: raw mode, alternate screen, mouse and paste modes, restored on every exit
+//! path (return, error, panic) and around Ctrl+Z; and [`run`], which puts the loop of
+//! `event_loop.rs` on it.
+
+use std::io::{self, Write};
+use std::time::Instant;
+
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    EventStream, KeyboardEnhancementFlags, PopKeyboardEnhancementFlags,
+    PushKeyboardEnhancementFlags,
+};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use crossterm::{cursor, execute};
+use llm_repl_protocol::{Event, Op};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use crate::app::App;
+use crate::clipboard::osc52;
+use crate::event_loop::{Host, event_loop};
+use crate::options::TuiOptions;
+
+/// Terminal modes to undo, remembered so restore undoes exactly what was set.
+#[derive(Clone, Copy)]
+struct Modes {
+    mouse: bool,
+    keyboard_enhancement: bool,
+}
+
+fn enter(modes: Modes) -> io::Result<()> {
+    enable_raw_mode()?;
+    let mut out = io::stdout();
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        cursor::Hide
+    )?;
+    if modes.mouse {
+        execute!(out, EnableMouseCapture)?;
+    }
+    if modes.keyboard_enhancement {
+        // Lets terminals that support it report Shift+Enter.
+        execute!(
+            out,
+            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+        )?;
+    }
+    Ok(())
+}
+
+/// Puts the terminal back as it was. Safe to call more than once and from the panic hook.
+fn restore(modes: Modes) {
+    let mut out = io::stdout();
+    if modes.keyboard_enhancement {
+        let _ = execute!(out, PopKeyboardEnhancementFlags);
+    }
+    let _ = execute!(
+        out,
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = disable_raw_mode();
+    let _ = out.flush();
+}
+
+/// Restores the terminal when dropped: covers `?` returns and unwinding.
+struct Guard {
+    modes: Modes,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore(self.modes);
+    }
+}
+
+fn install_panic_hook(modes: Modes) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore(Modes {
+            mouse: true,
+            ..modes
+        });
+        previous(info);
+    }));
+}
+
+fn suspend(modes: Modes) -> io::Result<()> {
+    restore(modes);
+    #[cfg(unix)]
+    // SAFETY: raise() only sends a signal to this process; SIGTSTP stops it until SIGCONT, after
+    // which execution continues here. No memory is touched.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    enter(modes)
+}
+
+/// The real terminal's side of the loop's effects.
+struct CrosstermHost {
+    modes: Modes,
+}
+
+impl Host for CrosstermHost {
+    fn copy(&mut self, text: &str) -> io::Result<()> {
+        let mut out = io::stdout();
+        out.write_all(osc52(text).as_bytes())?;
+        out.flush()
+    }
+
+    fn set_mouse(&mut self, on: bool) -> io::Result<()> {
+        if on {
+            execute!(io::stdout(), EnableMouseCapture)?;
+        } else {
+            execute!(io::stdout(), DisableMouseCapture)?;
+        }
+        self.modes.mouse = on;
+        Ok(())
+    }
+
+    fn suspend(&mut self) -> io::Result<()> {
+        suspend(self.modes)
+    }
+}
+
+/// Runs the TUI until the user quits; sends `Op::Shutdown` then, waits (bounded) for
+/// `Event::ShutdownComplete`, and restores the terminal on every path (return, error, panic).
+pub async fn run(
+    options: TuiOptions,
+    ops: UnboundedSender<Op>,
+    mut events: UnboundedReceiver<Event>,
+) -> io::Result<()> {
+    let keyboard_enhancement = matches!(
+        crossterm::terminal::supports_keyboard_enhancement(),
+        Ok(true)
+    );
+    let modes = Modes {
+        mouse: options.mouse,
+        keyboard_enhancement,
+    };
+    install_panic_hook(modes);
+    enter(modes)?;
+    let _guard = Guard { modes };
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+    let mut app = App::new(options, Instant::now());
+    let mut host = CrosstermHost { modes };
+    let result = event_loop(
+        &mut terminal,
+        EventStream::new(),
+        &mut host,
+        &mut app,
+        &ops,
+        &mut events,
+    )
+    .await;
+    drop(terminal);
+    result.map(|_| ())
+}

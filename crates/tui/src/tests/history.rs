@@ -1,0 +1,231 @@
+//! The history browser: what it asks the agent for and what it shows.
+
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use llm_repl_protocol::{Event, ExportFormat, Op, Role, SearchHit, SessionSummary, Usage};
+
+use super::fixtures::*;
+use crate::app::{App, Screen};
+
+fn summaries(n: u64) -> Vec<SessionSummary> {
+    (0..n)
+        .map(|i| SessionSummary {
+            id: format!("s-{i:03}"),
+            title: format!("Plot the primes below {}", 100 * (i + 1)),
+            created_ms: 1_795_000_000_000 - i * 86_400_000,
+            updated_ms: 1_795_000_000_000 - i * 86_400_000 + 600_000,
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            messages: 4 + 2 * i,
+            usage: Usage {
+                input: 1500 * (i + 1),
+                output: 400 * (i + 1),
+                ..Usage::default()
+            },
+            cost_usd: if i == 1 {
+                None
+            } else {
+                Some(0.0021 * (i + 1) as f64)
+            },
+        })
+        .collect()
+}
+
+fn hit(session: u64, seq: u64, role: Role, snippet: &str, word: &str) -> SearchHit {
+    let start = snippet.find(word).unwrap_or(0);
+    SearchHit {
+        session_id: format!("s-{session:03}"),
+        session_title: format!("Plot the primes below {}", 100 * (session + 1)),
+        seq,
+        role,
+        snippet: snippet.into(),
+        highlights: vec![(start, start + word.len())],
+        score: 1.0,
+    }
+}
+
+fn browser() -> App {
+    let mut app = app();
+    press(&mut app, ctrl('o'));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::ListSessions {
+            offset: 0,
+            limit: 50
+        }]
+    );
+    app.apply_event(Event::SessionList {
+        sessions: summaries(6),
+        total: 6,
+    });
+    app
+}
+
+#[test]
+fn list() {
+    let app = browser();
+    assert_eq!(app.screen, Screen::History);
+    assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn search_with_results() {
+    let mut app = browser();
+    press(&mut app, key(KeyCode::Char('/')));
+    type_str(&mut app, "sieve");
+    // One search per keystroke, each with the query so far.
+    let sent = ops(&mut app);
+    assert_eq!(sent.len(), 5);
+    assert_eq!(
+        sent[4],
+        Op::Search {
+            query: "sieve".into(),
+            limit: 50
+        }
+    );
+    app.apply_event(Event::SearchResults {
+        query: "sieve".into(),
+        hits: vec![
+            hit(
+                0,
+                3,
+                Role::Assistant,
+                "… a sieve of Eratosthenes marks multiples …",
+                "sieve",
+            ),
+            hit(
+                2,
+                5,
+                Role::User,
+                "can you use a sieve instead of trial division?",
+                "sieve",
+            ),
+            hit(0, 7, Role::Tool, "def sieve(n): ...", "sieve"),
+        ],
+    });
+    assert_snapshot!(render(&app, 120, 30).backend());
+}
+
+#[test]
+fn empty_search() {
+    let mut app = browser();
+    press(&mut app, key(KeyCode::Char('/')));
+    type_str(&mut app, "zebra");
+    ops(&mut app);
+    app.apply_event(Event::SearchResults {
+        query: "zebra".into(),
+        hits: vec![],
+    });
+    let t = render(&app, 120, 30);
+    assert!(format!("{}", t.backend()).contains("no matches for “zebra”"));
+    assert_snapshot!(t.backend());
+}
+
+#[test]
+fn preview_of_the_selected_session() {
+    let mut app = browser();
+    press(&mut app, key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
+    let t = render(&app, 120, 30);
+    let text = format!("{}", t.backend());
+    assert!(
+        text.contains("Plot the primes below 300") && text.contains("8") && text.contains("s-002")
+    );
+    assert_snapshot!(t.backend());
+}
+
+#[test]
+fn actions_send_ops() {
+    let mut app = browser();
+    press(&mut app, key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Char('e')));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::Export {
+            id: Some("s-001".into()),
+            format: ExportFormat::Markdown,
+            path: None
+        }]
+    );
+    press(&mut app, key(KeyCode::Char('E')));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::Export {
+            id: Some("s-001".into()),
+            format: ExportFormat::Json,
+            path: None
+        }]
+    );
+
+    // Rename: r, edit, Enter.
+    press(&mut app, key(KeyCode::Char('r')));
+    for _ in 0..30 {
+        press(&mut app, key(KeyCode::Backspace));
+    }
+    type_str(&mut app, "Primes");
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::RenameSession {
+            id: "s-001".into(),
+            title: "Primes".into()
+        }]
+    );
+    assert_eq!(app.history.sessions[1].title, "Primes");
+
+    // Delete asks first; anything but y keeps it.
+    press(&mut app, key(KeyCode::Char('d')));
+    press(&mut app, key(KeyCode::Char('n')));
+    assert!(ops(&mut app).is_empty());
+    assert_eq!(app.history.sessions.len(), 6);
+    press(&mut app, key(KeyCode::Char('d')));
+    let t = format!("{}", render(&app, 120, 30).backend());
+    assert!(t.contains("delete this session for good?"));
+    press(&mut app, key(KeyCode::Char('y')));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::DeleteSession { id: "s-001".into() }]
+    );
+    assert_eq!(app.history.sessions.len(), 5);
+
+    // Enter resumes; the loaded session rebuilds the chat.
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(ops(&mut app), vec![Op::OpenSession { id: "s-002".into() }]);
+    assert_eq!(app.screen, Screen::Chat);
+}
+
+#[test]
+fn paging_asks_for_the_next_page_near_the_end() {
+    let mut app = app();
+    press(&mut app, ctrl('o'));
+    ops(&mut app);
+    app.apply_event(Event::SessionList {
+        sessions: summaries(50),
+        total: 120,
+    });
+    for _ in 0..39 {
+        press(&mut app, key(KeyCode::Down));
+    }
+    assert!(ops(&mut app).is_empty());
+    press(&mut app, key(KeyCode::Down));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::ListSessions {
+            offset: 50,
+            limit: 50
+        }]
+    );
+    // Only one request in flight.
+    press(&mut app, key(KeyCode::Down));
+    assert!(ops(&mut app).is_empty());
+    let mut next = summaries(50);
+    for s in &mut next {
+        s.id = format!("p2-{}", s.id);
+    }
+    app.apply_event(Event::SessionList {
+        sessions: next,
+        total: 120,
+    });
+    assert_eq!(app.history.sessions.len(), 100);
+    assert_eq!(app.history.sel, 41);
+}

@@ -1,0 +1,529 @@
+//! Key handling driven with synthetic key events: the right Ops (and only them) come out.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use llm_repl_protocol::{ApprovalDecision, Event, ExportFormat, FinishReason, Op};
+
+use super::fixtures::*;
+use crate::app::{Effect, Focus, Screen};
+use crate::overlays::Overlay;
+use crate::panes::conversation::ItemKind;
+
+#[test]
+fn enter_submits_and_newline_keys_do_not() {
+    let mut app = app();
+    type_str(&mut app, "line one");
+    press(&mut app, KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT));
+    type_str(&mut app, "two");
+    press(&mut app, ctrl('j'));
+    type_str(&mut app, "three");
+    press(&mut app, KeyEvent::new(KeyCode::Enter, KeyModifiers::SHIFT));
+    assert!(ops(&mut app).is_empty());
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::Submit {
+            text: "line one\ntwo\nthree\n".into()
+        }]
+    );
+    assert!(app.input.is_empty());
+    // Empty input: Enter sends nothing.
+    press(&mut app, key(KeyCode::Enter));
+    assert!(ops(&mut app).is_empty());
+}
+
+#[test]
+fn submit_is_held_while_a_turn_runs() {
+    let mut app = app();
+    app.apply_event(Event::TurnStarted {
+        turn: 1,
+        prompt: "x".into(),
+    });
+    type_str(&mut app, "next");
+    press(&mut app, key(KeyCode::Enter));
+    assert!(ops(&mut app).is_empty());
+    assert_eq!(app.input.text(), "next");
+}
+
+#[test]
+fn esc_interrupts_a_running_turn_only() {
+    let mut app = app();
+    press(&mut app, key(KeyCode::Esc));
+    assert!(ops(&mut app).is_empty());
+    app.apply_event(Event::TurnStarted {
+        turn: 1,
+        prompt: "x".into(),
+    });
+    press(&mut app, key(KeyCode::Esc));
+    assert_eq!(ops(&mut app), vec![Op::Interrupt]);
+    app.apply_event(Event::TurnFinished {
+        turn: 1,
+        reason: FinishReason::Interrupted,
+    });
+    assert!(!app.meter.busy());
+}
+
+#[test]
+fn ctrl_c_interrupts_then_quits_within_two_seconds() {
+    let mut app = app();
+    app.apply_event(Event::TurnStarted {
+        turn: 1,
+        prompt: "x".into(),
+    });
+    press(&mut app, ctrl('c'));
+    assert_eq!(app.drain_effects(), vec![Effect::Op(Op::Interrupt)]);
+    app.now += Duration::from_millis(1900);
+    press(&mut app, ctrl('c'));
+    assert_eq!(app.drain_effects(), vec![Effect::Quit]);
+}
+
+#[test]
+fn ctrl_c_twice_too_slowly_does_not_quit() {
+    let mut app = app();
+    type_str(&mut app, "draft");
+    press(&mut app, ctrl('c'));
+    assert!(app.input.is_empty(), "first Ctrl+C clears the prompt");
+    app.now += Duration::from_millis(2100);
+    press(&mut app, ctrl('c'));
+    assert!(app.drain_effects().is_empty());
+    press(&mut app, ctrl('c'));
+    assert_eq!(app.drain_effects(), vec![Effect::Quit]);
+}
+
+#[test]
+fn ctrl_d_quits_only_on_empty_input() {
+    let mut app = app();
+    type_str(&mut app, "ab");
+    press(&mut app, key(KeyCode::Home));
+    press(&mut app, ctrl('d'));
+    assert!(app.drain_effects().is_empty());
+    assert_eq!(app.input.text(), "b");
+    app.input.set_text("");
+    press(&mut app, ctrl('d'));
+    assert_eq!(app.drain_effects(), vec![Effect::Quit]);
+}
+
+#[test]
+fn approval_keys_answer_the_request() {
+    for (k, decision) in [
+        ('y', ApprovalDecision::Approve),
+        ('a', ApprovalDecision::ApproveForSession),
+        ('n', ApprovalDecision::Deny),
+    ] {
+        let mut app = app();
+        approval(&mut app);
+        // Other keys do nothing while the prompt is open.
+        press(&mut app, key(KeyCode::Char('x')));
+        assert!(ops(&mut app).is_empty());
+        assert!(app.input.is_empty());
+        press(&mut app, key(KeyCode::Char(k)));
+        assert_eq!(
+            ops(&mut app),
+            vec![Op::Approval {
+                call_id: "call-9".into(),
+                decision
+            }]
+        );
+        assert!(app.approvals.is_empty());
+    }
+}
+
+#[test]
+fn slash_commands_send_their_ops() {
+    let cases: Vec<(&str, Op)> = vec![
+        ("/new", Op::NewSession),
+        (
+            "/model gpt-4o",
+            Op::SetModel {
+                model: "gpt-4o".into(),
+            },
+        ),
+        (
+            "/provider openai",
+            Op::SetProvider {
+                provider: "openai".into(),
+            },
+        ),
+        (
+            "/export json out.json",
+            Op::Export {
+                id: None,
+                format: ExportFormat::Json,
+                path: Some("out.json".into()),
+            },
+        ),
+        (
+            "/export",
+            Op::Export {
+                id: None,
+                format: ExportFormat::Markdown,
+                path: None,
+            },
+        ),
+        ("/stats", Op::Stats { days: 30 }),
+        ("/stats 7", Op::Stats { days: 7 }),
+        (
+            "/sessions",
+            Op::ListSessions {
+                offset: 0,
+                limit: 50,
+            },
+        ),
+    ];
+    for (line, op) in cases {
+        let mut app = app();
+        type_str(&mut app, line);
+        press(&mut app, key(KeyCode::Enter));
+        assert_eq!(ops(&mut app), vec![op], "{line}");
+    }
+}
+
+#[test]
+fn slash_popup_completes_and_runs_local_commands() {
+    let mut app = app();
+    type_str(&mut app, "/he");
+    press(&mut app, key(KeyCode::Enter));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+    press(&mut app, key(KeyCode::Esc));
+    assert!(app.overlay.is_none());
+
+    type_str(&mut app, "/mo");
+    press(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.input.text(), "/model ");
+    type_str(&mut app, "gpt");
+    press(&mut app, key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.input.text(), "/model gpt-4o-mini");
+
+    app.input.set_text("");
+    type_str(&mut app, "/trace");
+    press(&mut app, key(KeyCode::Enter));
+    assert!(!app.show_trace);
+
+    tool_finished(&mut app);
+    type_str(&mut app, "/copy");
+    press(&mut app, key(KeyCode::Enter));
+    let eff = app.drain_effects();
+    assert_eq!(
+        eff,
+        vec![Effect::Copy(
+            "The roots are 0, 1 and about **1.414**.".into()
+        )]
+    );
+
+    type_str(&mut app, "/quit");
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.drain_effects(), vec![Effect::Quit]);
+}
+
+#[test]
+fn double_slash_sends_a_literal_slash() {
+    let mut app = app();
+    type_str(&mut app, "//etc/passwd?");
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::Submit {
+            text: "/etc/passwd?".into()
+        }]
+    );
+}
+
+#[test]
+fn history_recall_and_search() {
+    let mut app = app();
+    for p in ["plot a sine", "hello", "plot a cosine"] {
+        type_str(&mut app, p);
+        press(&mut app, key(KeyCode::Enter));
+        app.apply_event(Event::TurnFinished {
+            turn: 1,
+            reason: FinishReason::Completed,
+        });
+    }
+    ops(&mut app);
+    press(&mut app, key(KeyCode::Up));
+    assert_eq!(app.input.text(), "plot a cosine");
+    press(&mut app, key(KeyCode::Up));
+    assert_eq!(app.input.text(), "hello");
+    press(&mut app, key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
+    assert_eq!(app.input.text(), "");
+    press(&mut app, ctrl('r'));
+    type_str(&mut app, "plot");
+    press(&mut app, ctrl('r'));
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.input.text(), "plot a sine");
+    assert!(ops(&mut app).is_empty());
+}
+
+#[test]
+fn paste_is_one_edit_and_never_submits() {
+    let mut app = app();
+    let big: String = (0..2000).map(|i| format!("line {i}\r\n")).collect();
+    app.handle_paste(&big);
+    assert!(ops(&mut app).is_empty());
+    assert_eq!(app.input.textarea.lines().len(), 2001);
+    assert!(app.input.text().starts_with("line 0\nline 1\n"));
+    // One undo removes the whole paste.
+    app.input.textarea.undo();
+    assert!(app.input.is_empty());
+}
+
+#[test]
+fn focus_cycles_and_help_key_depends_on_context() {
+    let mut app = app();
+    press(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.focus, Focus::Conversation);
+    press(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.focus, Focus::Trace);
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT),
+    );
+    assert_eq!(app.focus, Focus::Conversation);
+    press(&mut app, key(KeyCode::Char('?')));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+    press(&mut app, key(KeyCode::Esc));
+    // Typing in a pane goes to the prompt, where ? is just a character.
+    type_str(&mut app, "why?");
+    assert_eq!(app.focus, Focus::Input);
+    assert_eq!(app.input.text(), "why?");
+    assert!(app.overlay.is_none());
+    press(&mut app, ctrl('t'));
+    assert!(!app.show_trace);
+}
+
+#[test]
+fn bad_settings_are_shown_on_the_start_screen() {
+    let mut options = crate::options::TuiOptions {
+        theme: "no-such-theme".into(),
+        ..Default::default()
+    };
+    options.keys.insert("frobnicate".into(), "ctrl-q".into());
+    let mut app = crate::app::App::new(options, std::time::Instant::now());
+    app.apply_event(Event::SessionStarted { info: info() });
+    let text = format!("{}", render(&app, 120, 40).backend());
+    assert!(text.contains("not a built-in theme"), "{text}");
+    assert!(text.contains("unknown action \"frobnicate\""), "{text}");
+}
+
+#[test]
+fn approval_keys_stay_visible_at_60x20() {
+    let mut app = app();
+    approval(&mut app);
+    let text = format!("{}", render(&app, 60, 20).backend());
+    assert!(text.contains("approve") && text.contains(" deny"), "{text}");
+}
+
+#[test]
+fn approval_shows_and_answers_on_the_history_screen_too() {
+    let mut app = app();
+    press(&mut app, ctrl('o'));
+    ops(&mut app);
+    approval(&mut app);
+    let text = format!("{}", render(&app, 120, 40).backend());
+    assert!(text.contains("Approve tool call?"), "{text}");
+    press(&mut app, key(KeyCode::Char('n')));
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::Approval {
+            call_id: "call-9".into(),
+            decision: ApprovalDecision::Deny
+        }]
+    );
+}
+
+#[test]
+fn key_overrides_apply() {
+    let mut options = crate::options::TuiOptions::default();
+    options.keys.insert("toggle_trace".into(), "ctrl-g".into());
+    let mut app = crate::app::App::new(options, std::time::Instant::now());
+    press(&mut app, ctrl('t'));
+    assert!(app.show_trace);
+    press(&mut app, ctrl('g'));
+    assert!(!app.show_trace);
+}
+
+#[test]
+fn ctrl_o_opens_the_browser_and_mouse_toggle_is_an_effect() {
+    let mut app = app();
+    press(&mut app, ctrl('o'));
+    assert_eq!(app.screen, Screen::History);
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::ListSessions {
+            offset: 0,
+            limit: 50
+        }]
+    );
+    press(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.screen, Screen::Chat);
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('m'), KeyModifiers::ALT),
+    );
+    assert_eq!(app.drain_effects(), vec![Effect::SetMouse(false)]);
+    press(&mut app, ctrl('z'));
+    assert_eq!(app.drain_effects(), vec![Effect::Suspend]);
+}
+
+#[test]
+fn copy_mode_copies_a_code_block() {
+    let mut app = app();
+    tool_finished(&mut app);
+    press(&mut app, ctrl('y'));
+    let Some(Overlay::Copy(st)) = &app.overlay else {
+        panic!("copy mode not open")
+    };
+    let idx = st
+        .targets
+        .iter()
+        .position(|t| t.label.contains("code block"))
+        .unwrap_or(0);
+    let last = st.targets.len() - 1;
+    for _ in idx..last {
+        press(&mut app, key(KeyCode::Up));
+    }
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        app.drain_effects(),
+        vec![Effect::Copy("import math\nprint(math.sqrt(2))\n".into())]
+    );
+    assert!(app.overlay.is_none());
+}
+
+#[test]
+fn session_loaded_rebuilds_conversation_and_trace() {
+    use llm_repl_protocol::{Message, ToolResult, ToolRun, ToolStatus};
+    let mut app = app();
+    tool_finished(&mut app);
+    let call = python_call("old-1");
+    app.apply_event(Event::SessionLoaded {
+        info: info(),
+        messages: vec![
+            Message::user("q"),
+            Message::assistant("", vec![call.clone()]),
+            Message::tool(&ToolResult {
+                call_id: "old-1".into(),
+                content: "7".into(),
+                is_error: false,
+            }),
+            Message::assistant("seven", vec![]),
+        ],
+        tool_runs: vec![ToolRun {
+            call,
+            status: ToolStatus::Ok,
+            duration_ms: 5,
+            output: "7\n".into(),
+            findings: vec![],
+        }],
+    });
+    let kinds: Vec<&ItemKind> = app.conv.items.iter().map(|i| &i.kind).collect();
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    assert!(matches!(kinds[1], ItemKind::Tool { .. }));
+    assert_eq!(app.trace.entries.len(), 1);
+    assert_eq!(app.trace.entries[0].lines.len(), 1);
+    assert_eq!(app.conv.last_answer(), Some("seven"));
+}
+
+#[test]
+fn every_event_variant_is_applied() {
+    use llm_repl_protocol::{NoticeLevel, SessionSummary, Usage};
+    let mut app = app();
+    tool_finished(&mut app);
+    app.apply_event(Event::SessionList {
+        sessions: vec![SessionSummary {
+            id: "a".into(),
+            title: "t".into(),
+            created_ms: 0,
+            updated_ms: 0,
+            provider: "p".into(),
+            model: "m".into(),
+            messages: 1,
+            usage: Usage::default(),
+            cost_usd: None,
+        }],
+        total: 1,
+    });
+    app.apply_event(Event::SearchResults {
+        query: "q".into(),
+        hits: vec![],
+    });
+    app.apply_event(Event::Exported {
+        id: "a".into(),
+        path: "/tmp/x.md".into(),
+    });
+    app.apply_event(Event::Notice {
+        level: NoticeLevel::Warn,
+        text: "careful".into(),
+    });
+    app.apply_event(Event::Error {
+        message: "boom".into(),
+    });
+    app.apply_event(Event::ShutdownComplete);
+    assert!(!app.agent_alive);
+    assert_eq!(app.history.sessions.len(), 1);
+    let text = format!("{}", render(&app, 100, 30).backend());
+    assert!(text.contains("exported to /tmp/x.md"));
+    assert!(text.contains("✗ error: boom"));
+    assert!(text.contains("agent stopped"));
+    // Unknown cost is "?" in the meter, never $0.
+    assert!(text.contains("cost ? Σ? today $0.012"), "{text}");
+}
+
+#[test]
+fn mouse_wheel_scrolls_the_pane_under_the_pointer_and_clicks_focus() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = app();
+    for i in 0..60 {
+        app.apply_event(Event::Notice {
+            level: llm_repl_protocol::NoticeLevel::Info,
+            text: format!("n{i}"),
+        });
+    }
+    render(&app, 120, 40);
+    let wheel = |kind, column| {
+        crossterm::event::Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.handle_terminal(wheel(MouseEventKind::ScrollUp, 10), (120, 40));
+    assert!(!app.conv.scroll.following());
+    assert!(app.trace.scroll.following());
+    app.handle_terminal(wheel(MouseEventKind::ScrollDown, 10), (120, 40));
+    assert!(app.conv.scroll.following());
+    app.handle_terminal(
+        wheel(
+            MouseEventKind::Down(crossterm::event::MouseButton::Left),
+            110,
+        ),
+        (120, 40),
+    );
+    assert_eq!(app.focus, Focus::Trace);
+    assert!(ops(&mut app).is_empty());
+}
+
+#[test]
+fn trace_selection_moves_with_keys_in_the_trace_pane() {
+    let mut app = app();
+    tool_finished(&mut app);
+    app.apply_event(Event::ToolCallStarted {
+        turn: 1,
+        call: python_call("call-2"),
+    });
+    assert_eq!(app.trace.selected_index(), Some(1));
+    app.focus = Focus::Trace;
+    press(&mut app, key(KeyCode::Up));
+    assert_eq!(app.trace.selected_index(), Some(0));
+    let text = format!("{}", render(&app, 120, 40).backend());
+    assert!(
+        text.contains("▾ #1 python") && text.contains("▸ #2 python"),
+        "{text}"
+    );
+    press(&mut app, key(KeyCode::Down));
+    assert_eq!(app.trace.selected, None, "back to following the newest run");
+}
