@@ -8,6 +8,7 @@ mod exec;
 mod logging;
 mod paths;
 mod settings;
+mod tui_cmd;
 mod wiring;
 
 use std::path::PathBuf;
@@ -135,11 +136,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             exec::run(settings, args)
         }
         None => {
-            eprintln!(
-                "The full-screen interface is not in this build yet. Run one prompt headless \
-                 with:\n  llm-repl exec \"compute 2**64 with python\"\nSee llm-repl --help."
-            );
-            Ok(ExitCode::from(2))
+            let settings = settings::Settings::load(&cli.global)?;
+            let _log = logging::init(&settings);
+            tui_cmd::run(settings)
         }
     }
 }

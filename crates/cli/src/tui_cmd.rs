@@ -1,0 +1,64 @@
+//! `llm-repl` with no command: the full-screen interface over the agent.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use llm_repl_core::Agent;
+use llm_repl_tui::{SlashInfo, TuiOptions};
+
+use crate::settings::Settings;
+use crate::wiring;
+
+pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the full-screen interface needs a terminal; for pipes and scripts use \
+             `llm-repl exec \"PROMPT\"` (or `llm-repl exec -` to read the prompt from stdin)"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let deps = wiring::agent_deps(&settings, true)?;
+        let mock = deps.provider.is_mock();
+        let handle = Agent::spawn(deps);
+        let ui = &settings.config.ui;
+        let options = TuiOptions {
+            theme: ui.theme.clone(),
+            mouse: ui.mouse,
+            show_trace: ui.show_trace,
+            keys: ui.keys.clone(),
+            first_run_hint: mock.then(|| FIRST_RUN_HINT.to_string()),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            slash: SlashInfo {
+                providers: provider_names(&settings),
+                models: Vec::new(),
+            },
+        };
+        llm_repl_tui::run(options, handle.ops, handle.events)
+            .await
+            .context("the terminal interface failed")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+const FIRST_RUN_HINT: &str = "No provider is configured, so this is the offline mock model. \
+Try: compute 2**64 with python. For a real model: export OPENAI_API_KEY (or GROQ_API_KEY, \
+OPENROUTER_API_KEY) and restart, or run `llm-repl config init` and edit the file it writes.";
+
+fn provider_names(settings: &Settings) -> Vec<String> {
+    let mut names: Vec<String> = llm_repl_providers::presets::PRESETS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for name in settings.config.providers.keys() {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
