@@ -73,11 +73,14 @@ fn main() {
             config,
             provider: Arc::new(provider),
             provider_factory: None,
-            pricer: None,
+            prices: Arc::new(llm_repl_core::pricing::PriceTable::builtin().clone()),
             tools,
             workdir: PathBuf::from("."),
             context_window: None,
             interactive: false,
+            store: None,
+            resume: None,
+            side_notices: None,
         });
         let mut per_step = Vec::with_capacity(TURNS);
         for turn in 0..TURNS {

@@ -29,6 +29,23 @@ pub struct Global {
     /// Config file to use instead of the default one (see `llm-repl config path`).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Keep sessions in DIR instead of the default data directory (a separate profile).
+    #[arg(long, global = true, value_name = "DIR", env = "LLM_REPL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Resume the stored session ID (see `llm-repl sessions list`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        conflicts_with = "continue_last"
+    )]
+    pub resume: Option<String>,
+    /// Resume the most recent session.
+    #[arg(long = "continue", short = 'c', global = true)]
+    pub continue_last: bool,
+    /// Keep nothing: run without the session store.
+    #[arg(long, global = true)]
+    pub no_store: bool,
 }
 
 #[derive(Debug, Parser)]

@@ -18,6 +18,14 @@ pub struct Settings {
     pub source: Option<PathBuf>,
     /// The chosen provider's name.
     pub provider: String,
+    /// `--data-dir`, overriding the config's `store.data_dir`.
+    pub data_dir_override: Option<PathBuf>,
+    /// `--resume ID`.
+    pub resume: Option<String>,
+    /// `--continue`.
+    pub continue_last: bool,
+    /// `--no-store`.
+    pub no_store: bool,
 }
 
 impl Settings {
@@ -43,6 +51,10 @@ impl Settings {
             config,
             source,
             provider,
+            data_dir_override: global.data_dir.clone(),
+            resume: global.resume.clone(),
+            continue_last: global.continue_last,
+            no_store: global.no_store,
         })
     }
 
@@ -57,9 +69,11 @@ impl Settings {
             .with_context(|| format!("tools.workdir {} does not exist", dir.display()))
     }
 
-    /// Where the database lives.
-    #[allow(dead_code)] // used once the store is wired in
+    /// Where the database lives: `--data-dir`, else the config's, else the platform's.
     pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir_override {
+            return dir.clone();
+        }
         if self.config.store.data_dir.is_empty() {
             paths::data_dir()
         } else {

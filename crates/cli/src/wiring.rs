@@ -1,38 +1,105 @@
-//! Connects the crates: provider, tools and config into the agent's dependencies.
+//! Connects the crates: provider, tools, store and config into the agent's dependencies.
 
 use std::sync::Arc;
 
-use llm_repl_core::{AgentDeps, ProviderFactory, ToolRegistry};
+use anyhow::Context;
+use llm_repl_core::pricing::PriceTable;
+use llm_repl_core::{AgentDeps, Provider, ProviderFactory, ToolRegistry};
+use llm_repl_protocol::NoticeLevel;
+use llm_repl_providers::resilient::{ResilienceSettings, Resilient};
+use llm_repl_store::Store;
+use tokio::sync::mpsc;
 
+use crate::paths;
 use crate::settings::{Settings, env};
 
+/// Where provider-side lines (retries, failover) go before the agent shows them.
+type SideTx = mpsc::UnboundedSender<(NoticeLevel, String)>;
+
 /// Builds everything the agent needs. Nothing expensive happens here: the HTTP client, the
-/// interpreter and token encoders are all created on first use.
+/// interpreter and token encoders are all created on first use. The store is opened (and
+/// locked) here, so a second instance on the same data directory stops with a clear message.
 pub fn agent_deps(settings: &Settings, interactive: bool) -> anyhow::Result<AgentDeps> {
     let config = &settings.config;
+    let (side_tx, side_rx) = mpsc::unbounded_channel();
     let resolved = llm_repl_providers::resolve(&settings.provider, config, &env)
         .map_err(anyhow::Error::msg)?;
-    let provider =
-        llm_repl_providers::build(&resolved, config, &env).map_err(anyhow::Error::msg)?;
+    let provider = build_provider(&settings.provider, config, &side_tx)?;
     let factory: ProviderFactory = {
         let config = config.clone();
+        let side_tx = side_tx.clone();
         Arc::new(move |name: &str| {
-            let resolved = llm_repl_providers::resolve(name, &config, &env)?;
-            llm_repl_providers::build(&resolved, &config, &env)
+            build_provider(name, &config, &side_tx).map_err(|e| format!("{e:#}"))
         })
     };
+    let mut set = llm_repl_tools::toolset(&config.tools, &config.sandbox)?;
+    let workdir = settings.workdir()?;
+    let config_dir = paths::config_file().parent().map(|p| p.to_path_buf());
+    let dirs = llm_repl_tools::plugin_dirs(config_dir.as_deref(), &workdir);
+    for warning in set.load_plugins(&dirs) {
+        let _ = side_tx.send((NoticeLevel::Warn, format!("plugin: {warning}")));
+    }
     let mut tools = ToolRegistry::new();
-    for tool in llm_repl_tools::builtin_tools(&config.tools, &config.sandbox)? {
+    for tool in set.tools {
         tools.register(tool);
     }
+    let store = if settings.no_store {
+        None
+    } else {
+        Some(open_store(settings)?)
+    };
+    let resume = match (&settings.resume, settings.continue_last, &store) {
+        (Some(id), _, _) => Some(id.clone()),
+        (None, true, Some(store)) => store
+            .last_session()
+            .context("cannot read the last session")?
+            .map(|s| s.id),
+        _ => None,
+    };
+    let mut prices = PriceTable::builtin().clone();
+    prices.merge(&config.pricing).map_err(anyhow::Error::msg)?;
     Ok(AgentDeps {
         config: config.clone(),
         provider,
         provider_factory: Some(factory),
-        pricer: None,
+        prices: Arc::new(prices),
         tools,
-        workdir: settings.workdir()?,
+        workdir,
         context_window: resolved.context_window,
         interactive,
+        store,
+        resume,
+        side_notices: Some(side_rx),
     })
+}
+
+/// Opens the session store; a second instance gets the store's message naming the holder.
+pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let dir = settings.data_dir();
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    Ok(Store::open(&dir)?)
+}
+
+/// A configured provider, wrapped in retries, timeouts and the circuit breaker (the mock needs
+/// none of that).
+fn build_provider(
+    name: &str,
+    config: &llm_repl_core::Config,
+    side: &SideTx,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    let resolved = llm_repl_providers::resolve(name, config, &env).map_err(anyhow::Error::msg)?;
+    let provider =
+        llm_repl_providers::build(&resolved, config, &env).map_err(anyhow::Error::msg)?;
+    if provider.is_mock() {
+        return Ok(provider);
+    }
+    let side = side.clone();
+    let sink = Arc::new(
+        move |event: llm_repl_providers::resilient::ReliabilityEvent| {
+            let _ = side.send((NoticeLevel::Warn, event.to_string()));
+        },
+    );
+    let settings = ResilienceSettings::from_config(&config.reliability);
+    Ok(Arc::new(Resilient::single(provider, settings, sink)))
 }

@@ -1,22 +1,28 @@
 //! The agent task: reads Ops, runs turns, emits Events.
 //!
-//! One tokio task owns the session (history, totals). A turn runs as its own task so the agent
-//! keeps answering Ops while it streams: Interrupt cancels the turn's token, an approval answer
-//! is handed to the waiting tool call, and the turn gives the history back when it ends.
+//! One tokio task owns the session (history, meter, budgets). A turn runs as its own task so the
+//! agent keeps answering Ops while it streams: Interrupt cancels the turn's token, an approval
+//! answer is handed to the waiting tool call, history and store queries are served at once, and
+//! the turn gives the history and meter back when it ends.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use llm_repl_protocol::{
-    ApprovalDecision, CallId, Event, Message, NoticeLevel, Op, SessionInfo, TurnId, Usage,
+    ApprovalDecision, CallId, Event, Message, NoticeLevel, Op, SessionId, SessionInfo, TurnId,
 };
+use llm_repl_store::Store;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Budgets, Scope};
 use crate::config::Config;
 use crate::ids;
+use crate::persist::Recorder;
+use crate::pricing::PriceTable;
+use crate::pricing::meter::{Meter, Tally};
 use crate::provider::Provider;
 use crate::tool::ToolRegistry;
 use crate::turn::{self, TurnInput, TurnOutput};
@@ -25,21 +31,25 @@ use crate::turn::{self, TurnInput, TurnOutput};
 /// it may name the providers crate.
 pub type ProviderFactory = Arc<dyn Fn(&str) -> Result<Arc<dyn Provider>, String> + Send + Sync>;
 
-/// Prices a call: `(model, usage) -> dollars`, `None` when the model's price is unknown.
-pub type Pricer = Arc<dyn Fn(&str, &Usage) -> Option<f64> + Send + Sync>;
-
 /// What the agent is built from.
 pub struct AgentDeps {
     pub config: Config,
     pub provider: Arc<dyn Provider>,
     pub provider_factory: Option<ProviderFactory>,
-    pub pricer: Option<Pricer>,
+    /// Prices and context windows (the built-in table merged with the config's).
+    pub prices: Arc<PriceTable>,
     pub tools: ToolRegistry,
     /// The directory tools are confined to.
     pub workdir: PathBuf,
     pub context_window: Option<u64>,
     /// False for headless runs: a call that needs approval is denied instead of waiting.
     pub interactive: bool,
+    /// Where sessions are kept; `None` keeps nothing.
+    pub store: Option<Store>,
+    /// A stored session to continue instead of starting an empty one.
+    pub resume: Option<SessionId>,
+    /// Lines from the provider side (retries, failover, route choices) shown as Notices.
+    pub side_notices: Option<mpsc::UnboundedReceiver<(NoticeLevel, String)>>,
 }
 
 /// The frontend's side of a running agent.
@@ -59,14 +69,15 @@ pub(crate) struct Approvals {
 
 /// The agent; see [`Agent::spawn`].
 pub struct Agent {
-    deps: AgentDeps,
-    events: mpsc::UnboundedSender<Event>,
-    info: SessionInfo,
-    history: Vec<Message>,
-    session_usage: Usage,
-    session_cost: Option<f64>,
+    pub(crate) deps: AgentDeps,
+    pub(crate) events: mpsc::UnboundedSender<Event>,
+    pub(crate) info: SessionInfo,
+    pub(crate) history: Vec<Message>,
+    pub(crate) meter: Meter,
+    pub(crate) budgets: Budgets,
     next_turn: TurnId,
     approvals: Arc<Approvals>,
+    pub(crate) recorder: Recorder,
 }
 
 struct Running {
@@ -74,23 +85,34 @@ struct Running {
 }
 
 impl Agent {
-    /// Starts the agent task. It sends `SessionStarted` first and runs until `Op::Shutdown` or
-    /// until the Op channel closes.
-    pub fn spawn(deps: AgentDeps) -> AgentHandle {
+    /// Starts the agent task. It sends `SessionStarted` (or `SessionLoaded` when resuming) first
+    /// and runs until `Op::Shutdown` or until the Op channel closes.
+    pub fn spawn(mut deps: AgentDeps) -> AgentHandle {
         let (ops_tx, ops_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let info = session_info(&deps, deps.provider.as_ref(), None);
+        let recorder = Recorder::new(deps.store.take(), events_tx.clone());
+        let user = crate::budget::current_user("");
+        let budgets = Budgets::new(&deps.config.budget, None, user.clone()).unwrap_or_else(|e| {
+            let _ = events_tx.send(Event::Error {
+                message: format!("budget config: {e}; budgets are off"),
+            });
+            Budgets::none(user)
+        });
+        let side = deps.side_notices.take();
+        let meter = Meter::new(Tally::default(), recorder.today_tally());
         let agent = Agent {
             deps,
             events: events_tx,
             info,
             history: Vec::new(),
-            session_usage: Usage::default(),
-            session_cost: Some(0.0),
+            meter,
+            budgets,
             next_turn: 1,
             approvals: Arc::default(),
+            recorder,
         };
-        let task = tokio::spawn(agent.run(ops_rx));
+        let task = tokio::spawn(agent.run(ops_rx, side));
         AgentHandle {
             ops: ops_tx,
             events: events_rx,
@@ -98,21 +120,34 @@ impl Agent {
         }
     }
 
-    fn emit(&self, event: Event) {
+    pub(crate) fn emit(&self, event: Event) {
         let _ = self.events.send(event);
     }
 
-    fn notice(&self, level: NoticeLevel, text: impl Into<String>) {
+    pub(crate) fn notice(&self, level: NoticeLevel, text: impl Into<String>) {
         self.emit(Event::Notice {
             level,
             text: text.into(),
         });
     }
 
-    async fn run(mut self, mut ops: mpsc::UnboundedReceiver<Op>) {
-        self.emit(Event::SessionStarted {
-            info: self.info.clone(),
-        });
+    async fn run(
+        mut self,
+        mut ops: mpsc::UnboundedReceiver<Op>,
+        mut side: Option<mpsc::UnboundedReceiver<(NoticeLevel, String)>>,
+    ) {
+        match self.deps.resume.take() {
+            Some(id) => {
+                if !self.open_session(&id) {
+                    self.emit(Event::SessionStarted {
+                        info: self.info.clone(),
+                    });
+                }
+            }
+            None => self.emit(Event::SessionStarted {
+                info: self.info.clone(),
+            }),
+        }
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TurnOutput>();
         let mut running: Option<Running> = None;
         loop {
@@ -135,7 +170,11 @@ impl Agent {
                     running = None;
                     self.finish_turn(out);
                 }
+                Some((level, text)) = recv_side(&mut side) => self.notice(level, text),
             }
+        }
+        if let Some(store) = self.recorder.store() {
+            let _ = store.flush();
         }
         self.emit(Event::ShutdownComplete);
     }
@@ -146,9 +185,10 @@ impl Agent {
         running: &mut Option<Running>,
         done: &mpsc::UnboundedSender<TurnOutput>,
     ) {
+        let busy = running.is_some();
         match op {
             Op::Submit { text } => {
-                if running.is_some() {
+                if busy {
                     self.notice(
                         NoticeLevel::Warn,
                         "a turn is still running: wait for it or interrupt it (Esc) first",
@@ -161,72 +201,85 @@ impl Agent {
                 Some(run) => run.cancel.cancel(),
                 None => self.notice(NoticeLevel::Info, "nothing to interrupt"),
             },
-            Op::Approval { call_id, decision } => {
-                let waiting = self
-                    .approvals
-                    .waiting
-                    .lock()
-                    .ok()
-                    .and_then(|mut w| w.remove(&call_id));
-                match waiting {
-                    Some(tx) => {
-                        let _ = tx.send(decision);
-                    }
-                    None => self.notice(
-                        NoticeLevel::Warn,
-                        format!("no tool call {call_id} is waiting for approval"),
-                    ),
-                }
-            }
+            Op::Approval { call_id, decision } => self.answer_approval(call_id, decision),
             Op::NewSession => {
-                if running.is_some() {
-                    self.notice(NoticeLevel::Warn, "interrupt the running turn first");
+                if self.refuse_when_busy(busy) {
                     return;
                 }
-                self.history.clear();
-                self.session_usage = Usage::default();
-                self.session_cost = Some(0.0);
-                if let Ok(mut remembered) = self.approvals.remembered.lock() {
-                    remembered.clear();
-                }
-                self.info = session_info(&self.deps, self.deps.provider.as_ref(), None);
+                self.reset_session(None);
                 self.emit(Event::SessionStarted {
                     info: self.info.clone(),
                 });
+            }
+            Op::OpenSession { id } => {
+                if !self.refuse_when_busy(busy) {
+                    self.open_session(&id);
+                }
             }
             Op::SetModel { model } => {
                 self.info.model = model.clone();
                 self.deps.config.model = model;
+                self.info.context_window = self.context_window();
                 self.emit(Event::SessionStarted {
                     info: self.info.clone(),
                 });
             }
-            Op::SetProvider { provider } => self.set_provider(&provider, running.is_some()),
-            Op::SetBudget { scope, limit_usd } => self.notice(
-                NoticeLevel::Warn,
-                format!(
-                    "budgets are not enforced in this build yet (asked: {scope} ${limit_usd:.2})"
-                ),
-            ),
-            Op::OpenSession { .. }
-            | Op::ListSessions { .. }
-            | Op::Search { .. }
-            | Op::RenameSession { .. }
-            | Op::DeleteSession { .. }
-            | Op::Export { .. }
-            | Op::Stats { .. } => self.notice(
-                NoticeLevel::Warn,
-                "session history is not available in this build yet",
-            ),
+            Op::SetProvider { provider } => {
+                if !self.refuse_when_busy(busy) {
+                    self.set_provider(&provider);
+                }
+            }
+            Op::SetBudget { scope, limit_usd } => self.set_budget(&scope, limit_usd),
+            Op::ListSessions { offset, limit } => self.list_sessions(offset, limit),
+            Op::Search { query, limit } => self.search(&query, limit),
+            Op::RenameSession { id, title } => self.rename_session(&id, &title),
+            Op::DeleteSession { id } => self.delete_session(&id),
+            Op::Export { id, format, path } => self.export(id, format, path),
+            Op::Stats { days } => self.stats(days),
             Op::Shutdown => {}
         }
     }
 
-    fn set_provider(&mut self, name: &str, busy: bool) {
+    fn refuse_when_busy(&self, busy: bool) -> bool {
         if busy {
-            self.notice(NoticeLevel::Warn, "interrupt the running turn first");
-            return;
+            self.notice(NoticeLevel::Warn, "interrupt the running turn first (Esc)");
         }
+        busy
+    }
+
+    fn answer_approval(&self, call_id: CallId, decision: ApprovalDecision) {
+        let waiting = self
+            .approvals
+            .waiting
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(&call_id));
+        match waiting {
+            Some(tx) => {
+                let _ = tx.send(decision);
+            }
+            None => self.notice(
+                NoticeLevel::Warn,
+                format!("no tool call {call_id} is waiting for approval"),
+            ),
+        }
+    }
+
+    /// Starts an empty session (or adopts `info` of a loaded one).
+    pub(crate) fn reset_session(&mut self, info: Option<SessionInfo>) {
+        self.history.clear();
+        if let Ok(mut remembered) = self.approvals.remembered.lock() {
+            remembered.clear();
+        }
+        self.info =
+            info.unwrap_or_else(|| session_info(&self.deps, self.deps.provider.as_ref(), None));
+        self.meter = Meter::new(
+            self.recorder.session_tally(&self.info.id),
+            self.recorder.today_tally(),
+        );
+    }
+
+    fn set_provider(&mut self, name: &str) {
         let Some(factory) = &self.deps.provider_factory else {
             self.notice(
                 NoticeLevel::Warn,
@@ -239,6 +292,7 @@ impl Agent {
                 self.deps.config.model.clear();
                 self.info = session_info(&self.deps, provider.as_ref(), Some(&self.info));
                 self.deps.provider = provider;
+                self.info.context_window = self.context_window();
                 self.emit(Event::SessionStarted {
                     info: self.info.clone(),
                 });
@@ -247,13 +301,44 @@ impl Agent {
         }
     }
 
+    fn set_budget(&mut self, scope: &str, limit_usd: f64) {
+        let parsed: Result<Scope, String> = scope.parse();
+        let result = parsed.and_then(|s| {
+            let limit = (limit_usd > 0.0).then_some(limit_usd);
+            self.budgets.set_limit(s, limit).map(|()| s)
+        });
+        match result {
+            Ok(s) if limit_usd > 0.0 => self.notice(
+                NoticeLevel::Info,
+                format!("budget: {} limit set to ${limit_usd:.2}", s.key()),
+            ),
+            Ok(s) => self.notice(
+                NoticeLevel::Info,
+                format!("budget: {} limit removed", s.key()),
+            ),
+            Err(e) => self.emit(Event::Error { message: e }),
+        }
+    }
+
+    fn context_window(&self) -> Option<u64> {
+        self.deps.context_window.or_else(|| {
+            self.deps
+                .prices
+                .context_window(&self.info.provider, &self.info.model)
+        })
+    }
+
     fn start_turn(&mut self, prompt: String, done: mpsc::UnboundedSender<TurnOutput>) -> Running {
         let turn = self.next_turn;
         self.next_turn += 1;
         let cancel = CancellationToken::new();
-        if self.history.is_empty() && self.info.title.is_empty() {
+        if self.info.title.is_empty() {
             self.info.title = ids::title_from_prompt(&prompt);
         }
+        self.recorder.ensure_session(&self.info);
+        self.recorder.begin_turn(&self.info.id, turn);
+        let mut meter = std::mem::take(&mut self.meter);
+        meter.start_turn();
         let input = TurnInput {
             turn,
             prompt,
@@ -267,10 +352,11 @@ impl Agent {
             interactive: self.deps.interactive,
             workdir: self.deps.workdir.clone(),
             session_id: self.info.id.clone(),
-            session_usage: self.session_usage,
-            session_cost: self.session_cost,
             context_window: self.info.context_window,
-            pricer: self.deps.pricer.clone(),
+            prices: self.deps.prices.clone(),
+            meter,
+            budgets: self.budgets.clone(),
+            recorder: self.recorder.clone(),
             approvals: self.approvals.clone(),
             events: self.events.clone(),
             cancel: cancel.clone(),
@@ -284,8 +370,7 @@ impl Agent {
 
     fn finish_turn(&mut self, out: TurnOutput) {
         self.history = out.history;
-        self.session_usage = out.session_usage;
-        self.session_cost = out.session_cost;
+        self.meter = out.meter;
     }
 
     fn system_prompt(&self) -> String {
@@ -298,10 +383,19 @@ impl Agent {
     }
 }
 
+async fn recv_side(
+    side: &mut Option<mpsc::UnboundedReceiver<(NoticeLevel, String)>>,
+) -> Option<(NoticeLevel, String)> {
+    match side {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The built-in system prompt (assets/prompts/system.md).
 pub const DEFAULT_SYSTEM_PROMPT: &str = include_str!("../../../assets/prompts/system.md");
 
-fn session_info(
+pub(crate) fn session_info(
     deps: &AgentDeps,
     provider: &dyn Provider,
     old: Option<&SessionInfo>,
@@ -311,12 +405,15 @@ fn session_info(
     } else {
         deps.config.model.clone()
     };
+    let context_window = deps
+        .context_window
+        .or_else(|| deps.prices.context_window(provider.name(), &model));
     SessionInfo {
         id: old.map_or_else(ids::new_session_id, |o| o.id.clone()),
         title: old.map(|o| o.title.clone()).unwrap_or_default(),
         provider: provider.name().to_string(),
         model,
         mock: provider.is_mock(),
-        context_window: deps.context_window,
+        context_window,
     }
 }

@@ -275,6 +275,22 @@ impl Budgets {
         Ok(budgets)
     }
 
+    /// No limits at all (the fallback when the configured ones are invalid).
+    pub fn none(user: impl Into<String>) -> Self {
+        Budgets {
+            user: user.into(),
+            session: None,
+            day: None,
+            month: None,
+            warn_at: 0.8,
+        }
+    }
+
+    /// Whether any limit is set (without one, no call needs counting before it is sent).
+    pub fn has_limits(&self) -> bool {
+        Scope::ALL.iter().any(|s| self.limit(*s).is_some())
+    }
+
     pub fn user(&self) -> &str {
         &self.user
     }

@@ -30,6 +30,8 @@ pub struct Config {
     pub ui: UiConfig,
     pub budget: BudgetConfig,
     pub reliability: ReliabilityConfig,
+    /// Price overrides and additions to assets/prices.toml.
+    pub pricing: crate::pricing::PricingConfig,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             budget: BudgetConfig::default(),
             reliability: ReliabilityConfig::default(),
+            pricing: crate::pricing::PricingConfig::default(),
         }
     }
 }

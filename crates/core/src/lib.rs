@@ -11,14 +11,16 @@ pub mod budget;
 pub mod config;
 pub mod estimate;
 pub mod ids;
+pub mod persist;
 pub mod pricing;
 pub mod provider;
+mod session_ops;
 pub mod tool;
 mod tools_run;
 mod turn;
 
 pub use accumulate::Accumulator;
-pub use agent::{Agent, AgentDeps, AgentHandle, Pricer, ProviderFactory};
+pub use agent::{Agent, AgentDeps, AgentHandle, ProviderFactory};
 pub use config::Config;
 pub use provider::{
     ChatRequest, ChatStream, Provider, ProviderError, ProviderErrorKind, StreamItem,

@@ -32,30 +32,60 @@ impl CallContext<'_> {
     }
 }
 
-/// Runs one call and returns its status and the observation text.
-pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> (ToolStatus, String) {
+/// What one call produced.
+pub(crate) struct Ran {
+    pub status: ToolStatus,
+    /// The observation for the model.
+    pub content: String,
+    /// What the process printed, streams interleaved (capped), for the store.
+    pub output: String,
+    /// How approval went: `not needed`, `approved`, `approved for session`, `denied`...
+    pub decision: &'static str,
+}
+
+impl Ran {
+    fn early(status: ToolStatus, content: String, decision: &'static str) -> Self {
+        Self {
+            status,
+            content,
+            output: String::new(),
+            decision,
+        }
+    }
+}
+
+/// Output kept per call for the store (the tool itself caps what the model sees).
+const STORED_OUTPUT_MAX: usize = 1024 * 1024;
+
+/// Runs one call.
+pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> Ran {
     ctx.emit(Event::ToolCallStarted {
         turn: ctx.turn,
         call: call.clone(),
     });
     let Some(tool) = ctx.tools.get(&call.name) else {
         let names = ctx.tools.names().join(", ");
-        return (
-            ToolStatus::Error,
-            format!(
-                "error: there is no tool named {:?}. Available tools: {names}.",
-                call.name
-            ),
+        let text = format!(
+            "error: there is no tool named {:?}. Available tools: {names}.",
+            call.name
         );
+        return Ran::early(ToolStatus::Error, text, "unknown tool");
     };
     let args = match parse_arguments(&call.arguments) {
         Ok(args) => args,
-        Err(message) => return (ToolStatus::Error, message),
+        Err(message) => return Ran::early(ToolStatus::Error, message, "bad arguments"),
     };
-    let assessment = tool.assess(&args);
-    if let Some(denied) = approve(ctx, call, &assessment).await {
-        return denied;
-    }
+    // Assessment may run a parser process: keep it off the async workers.
+    let assessment = {
+        let (tool, args) = (tool.clone(), args.clone());
+        tokio::task::spawn_blocking(move || tool.assess(&args))
+            .await
+            .unwrap_or_default()
+    };
+    let decision = match approve(ctx, call, &assessment).await {
+        Ok(decision) => decision,
+        Err((status, text, decision)) => return Ran::early(status, text, decision),
+    };
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tool_ctx = ToolContext {
@@ -66,26 +96,34 @@ pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> (ToolSta
         session_id: ctx.session_id.to_string(),
     };
     let mut run = tool.run(args, tool_ctx);
-    // Forward output in this task, so every chunk is sent before the call's final event.
-    let outcome = loop {
-        tokio::select! {
-            biased;
-            Some((stream, chunk)) = rx.recv() => ctx.emit(Event::ToolOutput {
-                call_id: call.id.clone(),
-                stream,
-                chunk,
-            }),
-            outcome = &mut run => break outcome,
+    let mut output = String::new();
+    let mut forward = |stream, chunk: String| {
+        if output.len() < STORED_OUTPUT_MAX {
+            output.push_str(&chunk);
         }
-    };
-    while let Ok((stream, chunk)) = rx.try_recv() {
         ctx.emit(Event::ToolOutput {
             call_id: call.id.clone(),
             stream,
             chunk,
         });
+    };
+    // Forward output in this task, so every chunk is sent before the call's final event.
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            Some((stream, chunk)) = rx.recv() => forward(stream, chunk),
+            outcome = &mut run => break outcome,
+        }
+    };
+    while let Ok((stream, chunk)) = rx.try_recv() {
+        forward(stream, chunk);
     }
-    (outcome.status, outcome.content)
+    Ran {
+        status: outcome.status,
+        content: outcome.content,
+        output,
+        decision,
+    }
 }
 
 /// Arguments must be a JSON object; an empty string counts as `{}` (some models send that for
@@ -131,19 +169,25 @@ fn truncate(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-/// Applies the approval policy. `None` means go ahead; `Some` is the denial to report.
+/// The reason a call is refused: status, observation, and the decision word for the audit.
+type Refusal = (ToolStatus, String, &'static str);
+
+/// Applies the approval policy: `Ok(decision)` means go ahead.
 async fn approve(
     ctx: &CallContext<'_>,
     call: &ToolCall,
     assessment: &Assessment,
-) -> Option<(ToolStatus, String)> {
+) -> Result<&'static str, Refusal> {
     let reason = match ctx.policy {
-        "never" => return None,
+        "never" => return Ok("not asked (policy never)"),
         "always" => assessment
             .needs_approval
             .clone()
             .unwrap_or_else(|| "the approval policy asks before every tool call".into()),
-        _ => assessment.needs_approval.clone()?,
+        _ => match assessment.needs_approval.clone() {
+            Some(reason) => reason,
+            None => return Ok("not needed"),
+        },
     };
     let remembered = ctx
         .approvals
@@ -152,7 +196,7 @@ async fn approve(
         .map(|r| r.contains(&call.name))
         .unwrap_or(false);
     if remembered {
-        return None;
+        return Ok("approved for the session");
     }
     if !ctx.interactive {
         ctx.emit(Event::Notice {
@@ -163,12 +207,13 @@ async fn approve(
                 call.name, call.id
             ),
         });
-        return Some((
+        return Err((
             ToolStatus::Denied,
             format!(
                 "denied: this call needs the user's approval ({reason}), and none can be given \
                  in this run. Do the task without it or explain what you would need."
             ),
+            "denied (headless)",
         ));
     }
     let (tx, rx) = oneshot::channel();
@@ -190,20 +235,22 @@ async fn approve(
         waiting.remove(&call.id);
     }
     match decision {
-        Some(ApprovalDecision::Approve) => None,
+        Some(ApprovalDecision::Approve) => Ok("approved"),
         Some(ApprovalDecision::ApproveForSession) => {
             if let Ok(mut r) = ctx.approvals.remembered.lock() {
                 r.insert(call.name.clone());
             }
-            None
+            Ok("approved for the session")
         }
-        Some(ApprovalDecision::Deny) => Some((
+        Some(ApprovalDecision::Deny) => Err((
             ToolStatus::Denied,
             "denied: the user declined to run this call. Ask them or try another way.".into(),
+            "denied",
         )),
-        None => Some((
+        None => Err((
             ToolStatus::Interrupted,
             "interrupted before the user decided".into(),
+            "interrupted",
         )),
     }
 }

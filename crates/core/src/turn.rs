@@ -17,7 +17,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::accumulate::Accumulator;
-use crate::agent::{Approvals, Pricer};
+use crate::agent::Approvals;
+use crate::budget::{self, Budgets, Decision, Spent};
+use crate::estimate;
+use crate::persist::Recorder;
+use crate::pricing::PriceTable;
+use crate::pricing::meter::Meter;
 use crate::provider::{ChatRequest, Provider, ProviderError};
 use crate::tool::ToolRegistry;
 use crate::tools_run::{self, CallContext};
@@ -36,10 +41,11 @@ pub(crate) struct TurnInput {
     pub interactive: bool,
     pub workdir: std::path::PathBuf,
     pub session_id: String,
-    pub session_usage: Usage,
-    pub session_cost: Option<f64>,
     pub context_window: Option<u64>,
-    pub pricer: Option<Pricer>,
+    pub prices: Arc<PriceTable>,
+    pub meter: Meter,
+    pub budgets: Budgets,
+    pub recorder: Recorder,
     pub approvals: Arc<Approvals>,
     pub events: mpsc::UnboundedSender<Event>,
     pub cancel: CancellationToken,
@@ -48,8 +54,7 @@ pub(crate) struct TurnInput {
 /// What a turn gives back to the agent.
 pub(crate) struct TurnOutput {
     pub history: Vec<Message>,
-    pub session_usage: Usage,
-    pub session_cost: Option<f64>,
+    pub meter: Meter,
 }
 
 /// How one model call ended.
@@ -60,29 +65,34 @@ enum StepEnd {
     Interrupted(Message),
     /// The provider failed; the message holds any partial text.
     Failed(Message, ProviderError),
+    /// A budget refused the call; nothing was sent.
+    Refused,
 }
 
 struct Turn {
     input: TurnInput,
-    turn_usage: Usage,
-    turn_cost: Option<f64>,
+    /// Dollars spent today and this month before this turn (from the store), for budgets.
+    spent_before: Option<(f64, f64)>,
 }
 
 pub(crate) async fn run(input: TurnInput) -> TurnOutput {
+    let spent_before = input.recorder.spent_day_month();
     let mut turn = Turn {
         input,
-        turn_usage: Usage::default(),
-        turn_cost: Some(0.0),
+        spent_before,
     };
     let reason = turn.run_steps().await;
+    let input = &turn.input;
+    input
+        .recorder
+        .end_turn(&input.session_id, input.turn, reason);
     turn.emit(Event::TurnFinished {
         turn: turn.input.turn,
         reason,
     });
     TurnOutput {
         history: turn.input.history,
-        session_usage: turn.input.session_usage,
-        session_cost: turn.input.session_cost,
+        meter: turn.input.meter,
     }
 }
 
@@ -97,9 +107,9 @@ impl Turn {
             turn,
             prompt: self.input.prompt.clone(),
         });
-        self.input
-            .history
-            .push(Message::user(self.input.prompt.clone()));
+        let user = Message::user(self.input.prompt.clone());
+        self.input.recorder.message(&self.input.session_id, &user);
+        self.input.history.push(user);
         for step in 1..=self.input.max_steps {
             if self.input.cancel.is_cancelled() {
                 return FinishReason::Interrupted;
@@ -114,9 +124,14 @@ impl Turn {
                     });
                     (m, Some(FinishReason::Failed))
                 }
+                StepEnd::Refused => return FinishReason::Budget,
             };
             let calls = message.tool_calls.clone();
             if end.is_none() || !message.content.is_empty() {
+                // Durable before the frontend sees it as final.
+                self.input
+                    .recorder
+                    .message(&self.input.session_id, &message);
                 self.input.history.push(message.clone());
                 self.emit(Event::AssistantMessage { turn, message });
             }
@@ -127,8 +142,21 @@ impl Turn {
                 return FinishReason::Completed;
             }
             for call in calls {
-                let result = self.run_call(&call).await;
-                self.input.history.push(Message::tool(&result));
+                let result = if self.input.cancel.is_cancelled() {
+                    // Every call needs an answer in the history; these never started.
+                    ToolResult {
+                        call_id: call.id.clone(),
+                        content: "interrupted by the user before this call ran".into(),
+                        is_error: true,
+                    }
+                } else {
+                    self.run_call(&call).await
+                };
+                let message = Message::tool(&result);
+                self.input
+                    .recorder
+                    .message(&self.input.session_id, &message);
+                self.input.history.push(message);
             }
             if self.input.cancel.is_cancelled() {
                 return FinishReason::Interrupted;
@@ -157,16 +185,59 @@ impl Turn {
         }
     }
 
+    /// Asks the budgets before a call. Returns false when the call must not be sent.
+    fn budget_allows(&self, request: &ChatRequest) -> bool {
+        if !self.input.budgets.has_limits() || self.input.provider.is_mock() {
+            return true;
+        }
+        let spent = self.spent();
+        let check = budget::preflight(
+            &self.input.prices,
+            &self.input.budgets,
+            &spent,
+            self.input.provider.name(),
+            request,
+        );
+        if let Some(text) = check.decision.message() {
+            let level = match check.decision {
+                Decision::Refuse { .. } => NoticeLevel::Error,
+                _ => NoticeLevel::Warn,
+            };
+            self.emit(Event::Notice { level, text });
+        }
+        !check.decision.is_refused()
+    }
+
+    fn spent(&self) -> Spent {
+        let turn = self.input.meter.turn().cost.known_usd;
+        let session = self.input.meter.session().cost.known_usd;
+        let (day, month) = self
+            .spent_before
+            .unwrap_or((session - turn, session - turn));
+        Spent {
+            session,
+            day: day + turn,
+            month: month + turn,
+        }
+    }
+
     async fn call_model(&mut self, step: u32) -> StepEnd {
         let request = self.request();
-        let context_tokens = estimate_request_tokens(&request);
+        if !self.budget_allows(&request) {
+            return StepEnd::Refused;
+        }
+        let context_tokens = if self.input.provider.is_mock() {
+            estimate_request_tokens(&request)
+        } else {
+            estimate::estimate_messages(&request.model, &request.messages, &request.tools)
+        };
         let cancel = self.input.cancel.clone();
         let provider = self.input.provider.clone();
         let mut acc = Accumulator::new();
         let started = tokio::select! {
             biased;
             () = cancel.cancelled() => None,
-            result = provider.stream(request) => Some(result),
+            result = provider.stream(request.clone()) => Some(result),
         };
         let outcome = match started {
             None => Outcome::Interrupted,
@@ -191,9 +262,9 @@ impl Turn {
                 }
             },
         };
-        self.account(&acc, context_tokens);
         let turn = self.input.turn;
         let calls = acc.tool_calls(|index| format!("call_{turn}_{step}_{index}"));
+        self.account(&acc, &calls, &request, context_tokens);
         match outcome {
             Outcome::Done => StepEnd::Done(Message::assistant(acc.text(), calls)),
             // Unfinished tool calls are dropped: running half a request is worse than none.
@@ -202,46 +273,62 @@ impl Turn {
         }
     }
 
-    /// Adds one call's usage (reported, else estimated) to the totals and tells the frontend.
-    fn account(&mut self, acc: &Accumulator, context_tokens: u64) {
-        let usage = acc.usage().unwrap_or_else(|| Usage {
-            input: context_tokens,
-            output: estimate_text_tokens(acc.text())
-                + acc
-                    .tool_calls(|_| String::new())
-                    .iter()
-                    .map(|c| estimate_text_tokens(&c.arguments) + 4)
-                    .sum::<u64>(),
-            estimated: true,
-            ..Usage::default()
+    /// Adds one call's usage (reported, else estimated), prices it, records it, and tells the
+    /// frontend.
+    fn account(
+        &mut self,
+        acc: &Accumulator,
+        calls: &[ToolCall],
+        request: &ChatRequest,
+        context_tokens: u64,
+    ) {
+        let usage = acc.usage().unwrap_or_else(|| {
+            if self.input.provider.is_mock() {
+                // The mock is free; a cheap count keeps the offline demo instant.
+                Usage {
+                    input: context_tokens,
+                    output: estimate_text_tokens(acc.text())
+                        + calls
+                            .iter()
+                            .map(|c| estimate_text_tokens(&c.arguments) + 4)
+                            .sum::<u64>(),
+                    estimated: true,
+                    ..Usage::default()
+                }
+            } else {
+                let answer = Message::assistant(acc.text(), calls.to_vec());
+                estimate::estimate_usage(&request.model, &request.messages, &request.tools, &answer)
+            }
         });
-        let call_usd = if self.input.provider.is_mock() {
-            Some(0.0)
-        } else {
+        let provider = self.input.provider.name().to_string();
+        // The price table lists the mock (and local servers) as free.
+        let cost =
             self.input
-                .pricer
-                .as_ref()
-                .and_then(|price| price(&self.input.model, &usage))
-        };
-        self.turn_usage.add(&usage);
-        self.input.session_usage.add(&usage);
-        self.turn_cost = sum_cost(self.turn_cost, call_usd);
-        self.input.session_cost = sum_cost(self.input.session_cost, call_usd);
+                .meter
+                .record(&self.input.prices, &provider, &self.input.model, &usage);
+        self.input.recorder.usage(
+            &self.input.session_id,
+            &provider,
+            &self.input.model,
+            &usage,
+            cost,
+        );
+        let budget = self
+            .input
+            .budgets
+            .has_limits()
+            .then(|| self.input.budgets.tightest(&self.spent()))
+            .flatten();
         self.emit(Event::Usage {
             turn: self.input.turn,
             model: self.input.model.clone(),
             usage,
-            turn_usage: self.turn_usage,
-            session_usage: self.input.session_usage,
-            cost: llm_repl_protocol::CostReport {
-                call_usd,
-                turn_usd: self.turn_cost,
-                session_usd: self.input.session_cost,
-                today_usd: None,
-            },
+            turn_usage: self.input.meter.turn().usage,
+            session_usage: self.input.meter.session().usage,
+            cost: self.input.meter.report(),
             context_tokens,
             context_window: self.input.context_window,
-            budget: None,
+            budget,
         });
     }
 
@@ -258,16 +345,34 @@ impl Turn {
             session_id: &self.input.session_id,
         };
         let started = Instant::now();
-        let (status, content) = tools_run::run_call(&ctx, call).await;
+        let session = &self.input.session_id;
+        let recorder = &self.input.recorder;
+        recorder.tool_run(session, call, ToolStatus::Running, 0, "");
+        let ran = tools_run::run_call(&ctx, call).await;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let result = ToolResult {
             call_id: call.id.clone(),
-            content,
-            is_error: status != ToolStatus::Ok,
+            content: ran.content,
+            is_error: ran.status != ToolStatus::Ok,
         };
+        let output = if ran.output.is_empty() {
+            &result.content
+        } else {
+            &ran.output
+        };
+        recorder.tool_run(session, call, ran.status, duration_ms, output);
+        recorder.audit(
+            "tool",
+            serde_json::json!({
+                "session": session, "call": call.id, "tool": call.name,
+                "arguments": call.arguments, "status": ran.status, "duration_ms": duration_ms,
+                "decision": ran.decision,
+            }),
+        );
         self.emit(Event::ToolCallFinished {
             call_id: call.id.clone(),
-            status,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            status: ran.status,
+            duration_ms,
             result: result.clone(),
         });
         result
@@ -278,11 +383,6 @@ enum Outcome {
     Done,
     Interrupted,
     Failed(ProviderError),
-}
-
-/// A sum of costs is unknown as soon as one part is.
-fn sum_cost(total: Option<f64>, part: Option<f64>) -> Option<f64> {
-    Some(total? + part?)
 }
 
 /// A rough token count (about four bytes a token) used when a provider reports no usage.

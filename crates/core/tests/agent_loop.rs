@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use llm_repl_core::config::Config;
+use llm_repl_core::pricing::PriceTable;
 use llm_repl_core::{
     Agent, AgentDeps, AgentHandle, Assessment, ChatRequest, ChatStream, Provider, ProviderError,
     ProviderErrorKind, StreamItem, Tool, ToolContext, ToolOutcome, ToolRegistry, ToolSpec,
@@ -135,6 +136,16 @@ impl Tool for Slow {
     }
 }
 
+/// A price table where the scripted model costs $1 per million tokens each way.
+fn prices() -> PriceTable {
+    PriceTable::parse(
+        "[free]\nproviders = []\nsource = \"t\"\ndate = \"2026-11-26\"\n[[model]]\n\
+         provider = \"scripted\"\nmodel = \"script-1\"\ninput = 1.0\noutput = 1.0\n\
+         context_window = 1000\ntier = 1\ntools = true\nsource = \"test\"\ndate = \"2026-11-26\"\n",
+    )
+    .unwrap()
+}
+
 fn start(answers: Vec<Answer>, config: Config, interactive: bool) -> (AgentHandle, Arc<Scripted>) {
     let provider = Arc::new(Scripted::default());
     provider.answers.lock().unwrap().extend(answers);
@@ -145,13 +156,14 @@ fn start(answers: Vec<Answer>, config: Config, interactive: bool) -> (AgentHandl
         config,
         provider: provider.clone(),
         provider_factory: None,
-        pricer: Some(Arc::new(|_m: &str, u: &Usage| {
-            Some(u.total() as f64 * 1e-6)
-        })),
+        prices: Arc::new(prices()),
         tools,
         workdir: PathBuf::from("."),
         context_window: Some(1000),
         interactive,
+        store: None,
+        resume: None,
+        side_notices: None,
     });
     (handle, provider)
 }

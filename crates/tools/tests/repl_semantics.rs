@@ -241,7 +241,7 @@ async fn interrupt_keeps_state_when_the_code_stops() {
     let handle = tokio::spawn({
         let py = py.clone();
         async move {
-            py.run(json!({"code": "import time\nprint('stubborn', flush=True)\nwhile True:\n    try:\n        time.sleep(30)\n    except KeyboardInterrupt:\n        pass"}), ctx).await
+            py.run(json!({"code": "import time\nwhile True:\n    try:\n        print('stubborn', flush=True)\n        time.sleep(30)\n    except KeyboardInterrupt:\n        pass"}), ctx).await
         }
     });
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.rx.recv())

@@ -1,0 +1,205 @@
+//! The Ops that read or change stored sessions: open (resume), list, search, rename, delete,
+//! export, stats. Each answers with an Event; without a store each says so plainly.
+
+use std::path::PathBuf;
+
+use llm_repl_protocol::{Event, ExportFormat, NoticeLevel, SessionId};
+use llm_repl_store::Store;
+
+use crate::agent::Agent;
+use crate::persist::{civil_date, repair_history};
+use crate::pricing::stats::{UsageRow, render_report};
+
+impl Agent {
+    fn store_or_say(&self) -> Option<Store> {
+        let store = self.recorder.store().cloned();
+        if store.is_none() {
+            self.notice(
+                NoticeLevel::Warn,
+                "sessions are not being stored in this run, so there is no history to use",
+            );
+        }
+        store
+    }
+
+    /// Makes a stored session current. Returns false (after an Error event) when it cannot.
+    pub(crate) fn open_session(&mut self, id: &str) -> bool {
+        let Some(store) = self.store_or_say() else {
+            return false;
+        };
+        let loaded = match store.load_session(id) {
+            Ok(l) => l,
+            Err(e) => {
+                self.emit(Event::Error {
+                    message: format!("cannot open session {id}: {e}"),
+                });
+                return false;
+            }
+        };
+        let mut info = loaded.info();
+        // Continue on the provider and model of this run: the stored ones may not be configured.
+        info.provider = self.info.provider.clone();
+        info.model = self.info.model.clone();
+        info.mock = self.info.mock;
+        info.context_window = self.info.context_window;
+        let mut messages = loaded.plain_messages();
+        let repaired = repair_history(&mut messages);
+        let crashed = loaded.turns.iter().filter(|t| t.crashed).count();
+        self.reset_session(Some(info.clone()));
+        self.history = messages.clone();
+        self.emit(Event::SessionLoaded {
+            info,
+            messages,
+            tool_runs: loaded.plain_tool_runs(),
+        });
+        if crashed > 0 || repaired > 0 {
+            self.notice(
+                NoticeLevel::Warn,
+                format!(
+                    "this session was cut short last time ({crashed} turn(s) marked interrupted); \
+                     everything completed before that is here"
+                ),
+            );
+        }
+        true
+    }
+
+    pub(crate) fn list_sessions(&self, offset: usize, limit: usize) {
+        let Some(store) = self.store_or_say() else {
+            return;
+        };
+        match store.list_sessions(offset, limit.clamp(1, 1000)) {
+            Ok((sessions, total)) => self.emit(Event::SessionList { sessions, total }),
+            Err(e) => self.emit(Event::Error {
+                message: format!("cannot list sessions: {e}"),
+            }),
+        }
+    }
+
+    pub(crate) fn search(&self, query: &str, limit: usize) {
+        let Some(store) = self.store_or_say() else {
+            return;
+        };
+        match store.search_incremental(query, limit.clamp(1, 500)) {
+            Ok(hits) => self.emit(Event::SearchResults {
+                query: query.to_string(),
+                hits,
+            }),
+            Err(e) => self.emit(Event::Error {
+                message: format!("search failed: {e}"),
+            }),
+        }
+    }
+
+    pub(crate) fn rename_session(&mut self, id: &str, title: &str) {
+        let Some(store) = self.store_or_say() else {
+            return;
+        };
+        match store.rename_session(id, title) {
+            Ok(_) => {
+                if id == self.info.id {
+                    self.info.title = title.to_string();
+                }
+                self.notice(NoticeLevel::Info, format!("renamed {id} to {title:?}"));
+                self.list_sessions(0, 50);
+            }
+            Err(e) => self.emit(Event::Error {
+                message: format!("cannot rename {id}: {e}"),
+            }),
+        }
+    }
+
+    pub(crate) fn delete_session(&mut self, id: &str) {
+        let Some(store) = self.store_or_say() else {
+            return;
+        };
+        match store.delete_session(id) {
+            Ok(()) => {
+                self.notice(NoticeLevel::Info, format!("deleted session {id}"));
+                self.list_sessions(0, 50);
+            }
+            Err(e) => self.emit(Event::Error {
+                message: format!("cannot delete {id}: {e}"),
+            }),
+        }
+    }
+
+    pub(crate) fn export(&self, id: Option<SessionId>, format: ExportFormat, path: Option<String>) {
+        let Some(store) = self.store_or_say() else {
+            return;
+        };
+        let id = id.unwrap_or_else(|| self.info.id.clone());
+        let (text, ext) = match format {
+            ExportFormat::Markdown => (store.export_markdown(&id), "md"),
+            ExportFormat::Json => (store.export_json(&id), "json"),
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => {
+                self.emit(Event::Error {
+                    message: format!(
+                        "cannot export {id}: {e} (a session is stored once it has a message)"
+                    ),
+                });
+                return;
+            }
+        };
+        let path = path.filter(|p| !p.trim().is_empty()).map_or_else(
+            || self.deps.workdir.join(format!("llm-repl-{id}.{ext}")),
+            PathBuf::from,
+        );
+        match std::fs::write(&path, text) {
+            Ok(()) => self.emit(Event::Exported {
+                id,
+                path: path.display().to_string(),
+            }),
+            Err(e) => self.emit(Event::Error {
+                message: format!("cannot write {}: {e}", path.display()),
+            }),
+        }
+    }
+
+    pub(crate) fn stats(&self, days: u32) {
+        let Some(store) = self.store_or_say() else {
+            return;
+        };
+        let to = store.today();
+        let from = to.saturating_sub(days.max(1) - 1);
+        let records = match store.usage_records(from, to) {
+            Ok(r) => r,
+            Err(e) => {
+                self.emit(Event::Error {
+                    message: format!("cannot read usage: {e}"),
+                });
+                return;
+            }
+        };
+        let rows: Vec<UsageRow> = records
+            .into_iter()
+            .map(|r| {
+                let title = store
+                    .get_session(&r.session)
+                    .ok()
+                    .flatten()
+                    .map(|s| s.title)
+                    .unwrap_or_default();
+                UsageRow {
+                    day: civil_date(r.day),
+                    session_id: r.session,
+                    session_title: title,
+                    provider: r.provider,
+                    model: r.model,
+                    usage: r.usage,
+                    cost_usd: r.cost_usd,
+                }
+            })
+            .collect();
+        let period = if days == 1 {
+            "today".to_string()
+        } else {
+            format!("last {days} days")
+        };
+        let text = render_report(&rows, &self.deps.prices, &period, 72);
+        self.notice(NoticeLevel::Info, text);
+    }
+}
