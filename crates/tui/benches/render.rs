@@ -159,9 +159,42 @@ fn stream(c: &mut Criterion) {
     });
 }
 
+fn long_answer(c: &mut Criterion) {
+    // A frame while a 200 KB answer streams: each frame follows a new delta.
+    let mut h = Harness::new(TuiOptions::default());
+    h.apply(Event::SessionStarted { info: info() });
+    h.apply(Event::TurnStarted {
+        turn: 1,
+        prompt: "write a lot".into(),
+    });
+    let para = "Some *markdown* text with `code` and **bold** words that wraps over the width. ";
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 200_000 {
+        text.push_str(&para.repeat(4));
+        text.push_str("\n\n");
+        if i % 5 == 0 {
+            text.push_str("```python\nfor i in range(10):\n    print(i)\n```\n\n");
+        }
+        i += 1;
+    }
+    h.apply(Event::TextDelta { turn: 1, text });
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap_or_else(|e| panic!("{e}"));
+    c.bench_function("frame_streaming_200kb_answer", |b| {
+        b.iter(|| {
+            h.apply(Event::TextDelta {
+                turn: 1,
+                text: " more".into(),
+            });
+            term.draw(|f| h.draw(black_box(f)))
+                .unwrap_or_else(|e| panic!("{e}"));
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30);
-    targets = frames, stream
+    targets = frames, stream, long_answer
 }
 criterion_main!(benches);
