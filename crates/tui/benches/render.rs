@@ -192,9 +192,59 @@ fn long_answer(c: &mut Criterion) {
     });
 }
 
+fn resume(c: &mut Criterion) {
+    // Event::SessionLoaded of a 10,000-message session, applied and drawn (the TUI's share of
+    // a resume).
+    let mut messages = Vec::new();
+    let mut runs = Vec::new();
+    for i in 0..5000 {
+        messages.push(Message::user(format!(
+            "Question {i}: how do I compute the mean of column {i}?"
+        )));
+        let calls = if i % 25 == 0 {
+            let call = ToolCall {
+                id: format!("c{i}"),
+                name: "python".into(),
+                arguments: "{\"code\":\"print(1)\"}".into(),
+            };
+            runs.push(llm_repl_protocol::ToolRun {
+                call: call.clone(),
+                status: ToolStatus::Ok,
+                duration_ms: 5,
+                output: "1\n".into(),
+                findings: vec![],
+            });
+            vec![call]
+        } else {
+            vec![]
+        };
+        messages.push(Message::assistant(
+            format!("The mean of column {i} is the sum divided by the count. With `numpy` it is `np.mean(x)`; for missing values use `np.nanmean`, which *ignores* NaN."),
+            calls,
+        ));
+    }
+    let ev = Event::SessionLoaded {
+        info: info(),
+        messages,
+        tool_runs: runs,
+    };
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap_or_else(|e| panic!("{e}"));
+    c.bench_function("resume_10k_messages_apply_and_first_frame", |b| {
+        b.iter_batched(
+            || (Harness::new(TuiOptions::default()), ev.clone()),
+            |(mut h, ev)| {
+                h.apply(ev);
+                term.draw(|f| h.draw(f)).unwrap_or_else(|e| panic!("{e}"));
+                h
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30);
-    targets = frames, stream, long_answer
+    targets = frames, stream, long_answer, resume
 }
 criterion_main!(benches);
