@@ -103,6 +103,19 @@ fn suspend(modes: Modes) -> io::Result<()> {
     enter(modes)
 }
 
+/// True for terminals known to speak the kitty keyboard protocol (which reports Shift+Enter).
+/// Only they are asked: the query waits up to 2 s for an answer that a bare pseudo-terminal
+/// (a test harness, a serial console) never sends. Elsewhere Alt+Enter and Ctrl+J insert a
+/// newline.
+fn known_enhanced_terminal() -> bool {
+    let var = |k: &str| std::env::var(k).unwrap_or_default().to_ascii_lowercase();
+    let (term, program) = (var("TERM"), var("TERM_PROGRAM"));
+    ["kitty", "foot", "ghostty", "wezterm", "alacritty", "rio"]
+        .iter()
+        .any(|t| term.contains(t) || program.contains(t))
+        || program == "iterm.app"
+}
+
 /// The real terminal's side of the loop's effects.
 struct CrosstermHost {
     modes: Modes,
@@ -137,10 +150,11 @@ pub async fn run(
     ops: UnboundedSender<Op>,
     mut events: UnboundedReceiver<Event>,
 ) -> io::Result<()> {
-    let keyboard_enhancement = matches!(
-        crossterm::terminal::supports_keyboard_enhancement(),
-        Ok(true)
-    );
+    let keyboard_enhancement = known_enhanced_terminal()
+        && matches!(
+            crossterm::terminal::supports_keyboard_enhancement(),
+            Ok(true)
+        );
     let modes = Modes {
         mouse: options.mouse,
         keyboard_enhancement,
