@@ -171,6 +171,10 @@ pub fn handle_key(app: &mut App, key: KeyEvent) {
                 app.history.mode = Mode::List;
             }
             KeyCode::Enter | KeyCode::Down | KeyCode::Tab => app.history.mode = Mode::List,
+            KeyCode::Char('u') if ctrl => {
+                app.history.query.clear();
+                app.history.hits = None;
+            }
             KeyCode::Backspace => {
                 app.history.query.pop();
                 search(app);
@@ -199,6 +203,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) {
                 title.pop();
                 app.history.mode = Mode::Rename(title);
             }
+            KeyCode::Char('u') if ctrl => app.history.mode = Mode::Rename(String::new()),
             KeyCode::Char(c) if !ctrl => {
                 title.push(c);
                 app.history.mode = Mode::Rename(title);
