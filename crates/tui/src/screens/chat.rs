@@ -124,7 +124,17 @@ fn welcome(app: &App) -> Vec<Line<'static>> {
 
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let l = layout(app, area);
-    let conv_block = pane_block(app, "conversation".into(), app.focus == Focus::Conversation);
+    let title = match app.session.as_ref().map(|s| s.title.trim()) {
+        Some(t) if !t.is_empty() => {
+            let t: String = t
+                .chars()
+                .take(l.conversation.width.saturating_sub(24) as usize)
+                .collect();
+            format!("conversation · {t}")
+        }
+        _ => "conversation".to_string(),
+    };
+    let conv_block = pane_block(app, title, app.focus == Focus::Conversation);
     if app.conv.items.is_empty() {
         let p = Paragraph::new(welcome(app))
             .wrap(Wrap { trim: false })
