@@ -32,6 +32,11 @@ pub trait Host {
     fn set_mouse(&mut self, on: bool) -> io::Result<()>;
     /// Gives the terminal back to the shell until resumed (Ctrl+Z).
     fn suspend(&mut self) -> io::Result<()>;
+    /// Takes the terminal back if something (a panic elsewhere) restored it; true when it did,
+    /// so the screen must be redrawn whole.
+    fn recover(&mut self) -> io::Result<bool> {
+        Ok(false)
+    }
 }
 
 /// Counters for tests and diagnostics.
@@ -125,6 +130,12 @@ where
                     dirty = false;
                 }
             }
+        }
+        if host.recover()? {
+            terminal
+                .clear()
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            dirty = true;
         }
         let mut quit = false;
         for effect in app.drain_effects() {

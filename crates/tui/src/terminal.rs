@@ -3,6 +3,7 @@
 //! `event_loop.rs` on it.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crossterm::event::{
@@ -81,13 +82,17 @@ impl Drop for Guard {
     }
 }
 
+/// Set by the panic hook; the loop re-enters the TUI when it is still alive afterwards.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// On any panic, in any thread, the terminal is restored first so the message is readable and a
+/// dying process leaves a sane shell. A panic in another task (tokio keeps the process alive)
+/// leaves the TUI running: it then takes the screen back at its next wake-up.
 fn install_panic_hook(modes: Modes) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore(Modes {
-            mouse: true,
-            ..modes
-        });
+        restore(modes);
+        PANICKED.store(true, Ordering::SeqCst);
         previous(info);
     }));
 }
@@ -140,6 +145,14 @@ impl Host for CrosstermHost {
 
     fn suspend(&mut self) -> io::Result<()> {
         suspend(self.modes)
+    }
+
+    fn recover(&mut self) -> io::Result<bool> {
+        if PANICKED.swap(false, Ordering::SeqCst) {
+            enter(self.modes)?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 
