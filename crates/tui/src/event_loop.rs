@@ -125,17 +125,16 @@ where
                 if app.tick(Instant::now()) {
                     dirty = true;
                 }
+                // Never draw on a terminal a panic handed back to the shell: take it back first.
+                if host.recover()? {
+                    terminal.clear().map_err(|e| io::Error::other(e.to_string()))?;
+                    dirty = true;
+                }
                 if dirty {
                     draw(terminal, app, &mut stats)?;
                     dirty = false;
                 }
             }
-        }
-        if host.recover()? {
-            terminal
-                .clear()
-                .map_err(|e| io::Error::other(e.to_string()))?;
-            dirty = true;
         }
         let mut quit = false;
         for effect in app.drain_effects() {
