@@ -28,7 +28,11 @@ pub struct ChatLayout {
 }
 
 pub fn layout(app: &App, area: Rect) -> ChatLayout {
-    let input_h = app.input.wanted_height().min(area.height / 3).max(3);
+    let input_h = app
+        .input
+        .wanted_height(area.width)
+        .min(area.height / 3)
+        .max(3);
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([

@@ -130,3 +130,14 @@ fn scrolled_up_shows_indicator_and_end_resumes() {
         "{text}"
     );
 }
+
+#[test]
+fn long_prompts_wrap_and_grow_the_input() {
+    let mut app = app();
+    let text: String = (0..40).map(|i| format!("word{i} ")).collect();
+    app.input.set_text(text.trim_end());
+    let out = format!("{}", render(&app, 100, 30).backend());
+    assert!(out.contains("word0 ") && out.contains("word39"), "{out}");
+    let input_rows = out.lines().filter(|l| l.contains('┃')).count();
+    assert!(input_rows >= 3, "{out}");
+}
