@@ -338,8 +338,18 @@ impl App {
                 self.notice(NoticeLevel::Info, format!("exported to {path}"));
                 self.flash(format!("exported to {path}"));
             }
-            Event::Notice { level, text } => self.notice(level, text),
-            Event::Error { message } => self.conv.push(ItemKind::Error, message),
+            Event::Notice { level, text } => {
+                if self.screen == Screen::History {
+                    self.history.status = Some((level, text.clone()));
+                }
+                self.notice(level, text);
+            }
+            Event::Error { message } => {
+                if self.screen == Screen::History {
+                    self.history.status = Some((NoticeLevel::Error, message.clone()));
+                }
+                self.conv.push(ItemKind::Error, message);
+            }
             Event::ShutdownComplete => {
                 self.agent_alive = false;
                 self.meter.activity = Activity::Idle;

@@ -227,3 +227,16 @@ fn paging_asks_for_the_next_page_near_the_end() {
     assert_eq!(app.history.sessions.len(), 100);
     assert_eq!(app.history.sel, 41);
 }
+
+#[test]
+fn a_notice_while_browsing_shows_in_the_browser() {
+    let mut app = app();
+    press(&mut app, ctrl('o'));
+    ops(&mut app);
+    app.apply_event(Event::Notice {
+        level: llm_repl_protocol::NoticeLevel::Warn,
+        text: "session history is not available".into(),
+    });
+    let t = format!("{}", render(&app, 120, 30).backend());
+    assert!(t.contains("session history is not available"), "{t}");
+}

@@ -1,6 +1,6 @@
 //! Drawing the history browser: the search bar, the session or hit list, the preview.
 
-use llm_repl_protocol::{Role, SearchHit, SessionSummary};
+use llm_repl_protocol::{NoticeLevel, Role, SearchHit, SessionSummary};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;
@@ -256,7 +256,22 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         })
         .constraints([Constraint::Percentage(66), Constraint::Percentage(34)])
         .split(rows[1]);
-    let list_block = pane_block(app, "history".into(), !searching);
+    let mut list_block = pane_block(app, "history".into(), !searching);
+    if let Some((level, text)) = &h.status {
+        let style = match level {
+            NoticeLevel::Info => t.info,
+            NoticeLevel::Warn => t.warn,
+            NoticeLevel::Error => t.error,
+        };
+        let text: String = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(parts[0].width.saturating_sub(4) as usize)
+            .collect();
+        list_block = list_block.title_bottom(Line::styled(format!(" {text} "), style));
+    }
     let inner = list_block.inner(parts[0]);
     let lines = list_lines(app, inner.width as usize, inner.height as usize);
     f.render_widget(Paragraph::new(lines).block(list_block), parts[0]);

@@ -7,7 +7,7 @@
 mod draw;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use llm_repl_protocol::{ExportFormat, Op, SearchHit, SessionId, SessionSummary};
+use llm_repl_protocol::{ExportFormat, NoticeLevel, Op, SearchHit, SessionId, SessionSummary};
 
 use crate::app::{App, Screen};
 
@@ -41,6 +41,8 @@ pub struct HistoryScreen {
     /// Offset of the page asked for and not yet answered.
     pending_offset: Option<usize>,
     pub waiting_search: bool,
+    /// The last notice or error that arrived while the browser was open (e.g. "no store").
+    pub status: Option<(NoticeLevel, String)>,
 }
 
 impl HistoryScreen {
@@ -104,6 +106,7 @@ impl HistoryScreen {
 pub fn open(app: &mut App) {
     app.screen = Screen::History;
     app.history.mode = Mode::List;
+    app.history.status = None;
     app.history.pending_offset = Some(0);
     app.send(Op::ListSessions {
         offset: 0,
