@@ -319,6 +319,15 @@ impl App {
                     KeyCode::Down if key.modifiers.is_empty() && self.input.on_last_row() => {
                         self.input.recall_next()
                     }
+                    // With nothing typed, Home and End move the conversation instead.
+                    KeyCode::Home if key.modifiers.is_empty() && self.input.is_empty() => {
+                        self.conv.scroll.home();
+                        true
+                    }
+                    KeyCode::End if key.modifiers.is_empty() && self.input.is_empty() => {
+                        self.conv.scroll.end();
+                        true
+                    }
                     _ => false,
                 };
                 if !recalled {

@@ -129,6 +129,12 @@ fn scrolled_up_shows_indicator_and_end_resumes() {
         text.contains("notice 39") && !text.contains("End follows"),
         "{text}"
     );
+    // From the empty prompt, PgUp scrolls the conversation and End follows again.
+    app.focus = Focus::Input;
+    press(&mut app, key(crossterm::event::KeyCode::PageUp));
+    assert!(!app.conv.scroll.following());
+    press(&mut app, key(crossterm::event::KeyCode::End));
+    assert!(app.conv.scroll.following());
 }
 
 #[test]
