@@ -27,7 +27,20 @@ pub struct ChatLayout {
     pub meter: Rect,
 }
 
+pub fn meter_view(app: &App) -> MeterView<'_> {
+    MeterView {
+        meter: &app.meter,
+        session: app.session.as_ref(),
+        spin: app.spin,
+        flash: app.flash.as_ref().map(|(s, _)| s.as_str()),
+        mouse: app.mouse,
+        agent_alive: app.agent_alive,
+    }
+}
+
 pub fn layout(app: &App, area: Rect) -> ChatLayout {
+    // The meter takes a second line only when its segments do not fit in one.
+    let meter_h = meter_view(app).lines(&app.theme, area.width, 2).len() as u16;
     let input_h = app
         .input
         .wanted_height(area.width)
@@ -38,7 +51,7 @@ pub fn layout(app: &App, area: Rect) -> ChatLayout {
         .constraints([
             Constraint::Min(5),
             Constraint::Length(input_h),
-            Constraint::Length(1),
+            Constraint::Length(meter_h),
         ])
         .split(area);
     let (conversation, trace) = if app.show_trace {
@@ -178,15 +191,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         &app.theme,
         app.focus == Focus::Input && app.overlay.is_none(),
     );
-    let meter = MeterView {
-        meter: &app.meter,
-        session: app.session.as_ref(),
-        spin: app.spin,
-        flash: app.flash.as_ref().map(|(s, _)| s.as_str()),
-        mouse: app.mouse,
-        agent_alive: app.agent_alive,
-    };
-    meter.draw(f, l.meter, &app.theme);
+    meter_view(app).draw(f, l.meter, &app.theme);
 
     if app.focus == Focus::Input && app.overlay.is_none() && app.approvals.is_empty() {
         overlays::command_palette::draw(f, app, l.input, area);
