@@ -240,3 +240,10 @@ fn a_notice_while_browsing_shows_in_the_browser() {
     let t = format!("{}", render(&app, 120, 30).backend());
     assert!(t.contains("session history is not available"), "{t}");
 }
+
+#[test]
+fn small_terminal() {
+    let mut app = browser();
+    press(&mut app, key(KeyCode::Down));
+    assert_snapshot!(render(&app, 60, 20).backend());
+}

@@ -74,18 +74,33 @@ fn fit(s: &str, w: usize) -> String {
 
 /// One session in fixed columns: marker, title (the rest), date, model, messages, cost.
 fn session_row(s: &SessionSummary, t: &Theme, width: usize, selected: bool) -> Line<'static> {
-    let model_w = 16;
-    let fixed = 2 + 17 + (model_w + 1) + 9 + 9;
+    // Narrow lists drop the model and the year so the title keeps some room.
+    let wide = width >= 90;
+    let model_w = if wide { 16 } else { 0 };
+    let date_w = if wide { 16 } else { 11 };
+    let fixed = 2 + (date_w + 1) + if wide { model_w + 1 } else { 0 } + 9 + 9;
     let title_w = width.saturating_sub(fixed).max(8);
     let marker = if selected { "▸ " } else { "  " };
-    let line = Line::from(vec![
+    let full_date = date(s.updated_ms);
+    let shown_date = if wide {
+        full_date
+    } else {
+        full_date.chars().skip(5).collect()
+    };
+    let mut spans = vec![
         Span::styled(marker, t.accent),
         Span::styled(fit(&s.title, title_w), t.text),
-        Span::styled(format!(" {}", date(s.updated_ms)), t.dim),
-        Span::styled(format!(" {}", fit(&s.model, model_w)), t.dim),
-        Span::styled(format!("{:>9}", format!("{} msgs", s.messages)), t.dim),
-        Span::styled(format!("{:>9}", cost(s.cost_usd)), t.text),
-    ]);
+        Span::styled(format!(" {shown_date}"), t.dim),
+    ];
+    if wide {
+        spans.push(Span::styled(format!(" {}", fit(&s.model, model_w)), t.dim));
+    }
+    spans.push(Span::styled(
+        format!("{:>9}", format!("{} msgs", s.messages)),
+        t.dim,
+    ));
+    spans.push(Span::styled(format!("{:>9}", cost(s.cost_usd)), t.text));
+    let line = Line::from(spans);
     if selected {
         line.patch_style(t.selection)
     } else {
