@@ -136,6 +136,7 @@ fn welcome(app: &App) -> Vec<Line<'static>> {
         t.dim,
     ));
     out.push(Line::styled("F1 or ? help · Tab moves focus · PgUp/PgDn scroll · Ctrl+O past sessions · Ctrl+C twice quits", t.dim));
+    out.push(Line::styled("Ctrl+Y copies a message, code block or tool output · Alt+M frees the mouse for your terminal's own selection", t.dim));
     out
 }
 
