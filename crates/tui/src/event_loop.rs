@@ -8,7 +8,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use crossterm::event::Event as TermEvent;
+use crossterm::event::{Event as TermEvent, MouseEventKind};
 use futures::{Stream, StreamExt};
 use llm_repl_protocol::{Event, Op};
 use ratatui::Terminal;
@@ -58,6 +58,18 @@ fn draw<B: Backend>(
     Ok(())
 }
 
+/// Clears the screen and makes the next draw repaint every cell. Unlike `Terminal::clear` it
+/// never asks the terminal for the cursor position, a query a bare pseudo-terminal (a test
+/// harness) never answers.
+pub fn full_redraw<B: Backend>(terminal: &mut Terminal<B>) -> io::Result<()> {
+    let size = terminal
+        .size()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    terminal
+        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+        .map_err(|e| io::Error::other(e.to_string()))
+}
+
 /// Runs until the user quits (or the input ends), then asks the agent to shut down and waits
 /// for it, bounded by [`SHUTDOWN_WAIT`].
 pub async fn event_loop<B, S, H>(
@@ -86,10 +98,14 @@ where
         tokio::select! {
             maybe = input.next() => match maybe {
                 Some(Ok(ev)) => {
-                    let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
-                    app.now = Instant::now();
-                    app.handle_terminal(ev, size);
-                    dirty = true;
+                    // Mouse motion (reported because capture asks for all events) changes nothing.
+                    let moved = matches!(&ev, TermEvent::Mouse(m) if m.kind == MouseEventKind::Moved);
+                    if !moved {
+                        let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
+                        app.now = Instant::now();
+                        app.handle_terminal(ev, size);
+                        dirty = true;
+                    }
                 }
                 Some(Err(e)) => return Err(e),
                 None => app.quit(),
@@ -127,7 +143,7 @@ where
                 }
                 // Never draw on a terminal a panic handed back to the shell: take it back first.
                 if host.recover()? {
-                    terminal.clear().map_err(|e| io::Error::other(e.to_string()))?;
+                    full_redraw(terminal)?;
                     dirty = true;
                 }
                 if dirty {
@@ -147,9 +163,7 @@ where
                 Effect::SetMouse(on) => host.set_mouse(on)?,
                 Effect::Suspend => {
                     host.suspend()?;
-                    terminal
-                        .clear()
-                        .map_err(|e| io::Error::other(e.to_string()))?;
+                    full_redraw(terminal)?;
                     dirty = true;
                 }
                 Effect::Quit => quit = true,

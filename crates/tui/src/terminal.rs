@@ -22,7 +22,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::app::App;
 use crate::clipboard::osc52;
-use crate::event_loop::{Host, event_loop};
+use crate::event_loop::{Host, event_loop, full_redraw};
 use crate::options::TuiOptions;
 
 /// Terminal modes to undo, remembered so restore undoes exactly what was set.
@@ -176,7 +176,7 @@ pub async fn run(
     enter(modes)?;
     let _guard = Guard { modes };
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
+    full_redraw(&mut terminal)?;
     let mut app = App::new(options, Instant::now());
     let mut host = CrosstermHost { modes };
     let result = event_loop(
