@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    EventStream, KeyboardEnhancementFlags, PopKeyboardEnhancementFlags,
-    PushKeyboardEnhancementFlags,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EventStream,
+    KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -32,6 +31,14 @@ struct Modes {
     keyboard_enhancement: bool,
 }
 
+/// Mouse reporting for clicks, wheel and drags in SGR encoding. Not crossterm's
+/// EnableMouseCapture, which also asks for every pointer motion: a flood of events (over ssh
+/// too) for nothing this UI uses. DisableMouseCapture turns all of them off again.
+fn enable_mouse(out: &mut impl Write) -> io::Result<()> {
+    out.write_all(b"\x1b[?1000h\x1b[?1002h\x1b[?1006h")?;
+    out.flush()
+}
+
 fn enter(modes: Modes) -> io::Result<()> {
     enable_raw_mode()?;
     let mut out = io::stdout();
@@ -42,7 +49,7 @@ fn enter(modes: Modes) -> io::Result<()> {
         cursor::Hide
     )?;
     if modes.mouse {
-        execute!(out, EnableMouseCapture)?;
+        enable_mouse(&mut out)?;
     }
     if modes.keyboard_enhancement {
         // Lets terminals that support it report Shift+Enter.
@@ -135,7 +142,7 @@ impl Host for CrosstermHost {
 
     fn set_mouse(&mut self, on: bool) -> io::Result<()> {
         if on {
-            execute!(io::stdout(), EnableMouseCapture)?;
+            enable_mouse(&mut io::stdout())?;
         } else {
             execute!(io::stdout(), DisableMouseCapture)?;
         }
