@@ -105,7 +105,9 @@ pub fn run(app: &mut App, line: &str) {
         _ => {
             app.notice(
                 NoticeLevel::Warn,
-                format!("unknown command /{name}: /help lists them"),
+                format!(
+                    "unknown command /{name}: /help lists them (start with // to send a leading /)"
+                ),
             );
             return;
         }

@@ -300,11 +300,11 @@ impl App {
                     self.flash("the agent stopped: nothing can be sent");
                 } else {
                     let text = self.input.take();
-                    let text = text
-                        .strip_prefix('/')
-                        .filter(|_| text.starts_with("//"))
-                        .map(str::to_string)
-                        .unwrap_or(text);
+                    // "//" sends a prompt that starts with a literal "/".
+                    let text = match text.strip_prefix("//") {
+                        Some(rest) => format!("/{rest}"),
+                        None => text,
+                    };
                     self.conv.scroll.end();
                     self.send(Op::Submit { text });
                 }
