@@ -159,9 +159,92 @@ fn stream(c: &mut Criterion) {
     });
 }
 
+fn long_answer(c: &mut Criterion) {
+    // A frame while a 200 KB answer streams: each frame follows a new delta.
+    let mut h = Harness::new(TuiOptions::default());
+    h.apply(Event::SessionStarted { info: info() });
+    h.apply(Event::TurnStarted {
+        turn: 1,
+        prompt: "write a lot".into(),
+    });
+    let para = "Some *markdown* text with `code` and **bold** words that wraps over the width. ";
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 200_000 {
+        text.push_str(&para.repeat(4));
+        text.push_str("\n\n");
+        if i % 5 == 0 {
+            text.push_str("```python\nfor i in range(10):\n    print(i)\n```\n\n");
+        }
+        i += 1;
+    }
+    h.apply(Event::TextDelta { turn: 1, text });
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap_or_else(|e| panic!("{e}"));
+    c.bench_function("frame_streaming_200kb_answer", |b| {
+        b.iter(|| {
+            h.apply(Event::TextDelta {
+                turn: 1,
+                text: " more".into(),
+            });
+            term.draw(|f| h.draw(black_box(f)))
+                .unwrap_or_else(|e| panic!("{e}"));
+        })
+    });
+}
+
+fn resume(c: &mut Criterion) {
+    // Event::SessionLoaded of a 10,000-message session, applied and drawn (the TUI's share of
+    // a resume).
+    let mut messages = Vec::new();
+    let mut runs = Vec::new();
+    for i in 0..5000 {
+        messages.push(Message::user(format!(
+            "Question {i}: how do I compute the mean of column {i}?"
+        )));
+        let calls = if i % 25 == 0 {
+            let call = ToolCall {
+                id: format!("c{i}"),
+                name: "python".into(),
+                arguments: "{\"code\":\"print(1)\"}".into(),
+            };
+            runs.push(llm_repl_protocol::ToolRun {
+                call: call.clone(),
+                status: ToolStatus::Ok,
+                duration_ms: 5,
+                output: "1\n".into(),
+                findings: vec![],
+            });
+            vec![call]
+        } else {
+            vec![]
+        };
+        messages.push(Message::assistant(
+            format!("The mean of column {i} is the sum divided by the count. With `numpy` it is `np.mean(x)`; for missing values use `np.nanmean`, which *ignores* NaN."),
+            calls,
+        ));
+    }
+    let ev = Event::SessionLoaded {
+        info: info(),
+        messages,
+        tool_runs: runs,
+    };
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap_or_else(|e| panic!("{e}"));
+    c.bench_function("resume_10k_messages_apply_and_first_frame", |b| {
+        b.iter_batched(
+            || (Harness::new(TuiOptions::default()), ev.clone()),
+            |(mut h, ev)| {
+                h.apply(ev);
+                term.draw(|f| h.draw(f)).unwrap_or_else(|e| panic!("{e}"));
+                h
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30);
-    targets = frames, stream
+    targets = frames, stream, long_answer, resume
 }
 criterion_main!(benches);

@@ -1,6 +1,6 @@
 //! A scripted stand-in for the agent, to try the TUI in a real terminal without a provider:
 //! `cargo run -p llm-repl-tui --example demo`. Prompts containing "approve" ask for approval
-//! first; "long" streams a long answer; "fail" ends with an error.
+//! first; "long" streams a long answer; "fail" ends with an error; "panic" panics the turn task.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +42,10 @@ async fn turn(
     let send = |e: Event| {
         let _ = tx.send(e);
     };
+    if prompt.contains("panic") {
+        // Exercises the TUI's panic hook: a panic in another task must not wreck the screen.
+        panic!("demo agent task panicked on purpose");
+    }
     send(Event::TurnStarted {
         turn: n,
         prompt: prompt.clone(),

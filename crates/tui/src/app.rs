@@ -187,6 +187,8 @@ impl App {
                 tool_runs,
             } => self.load_session(info, messages, tool_runs),
             Event::TurnStarted { prompt, .. } => {
+                // A previous answer left open (its turn never reported an end) is closed.
+                self.conv.finish_answer(None);
                 self.conv.push(ItemKind::User, prompt);
                 self.conv.scroll.end();
                 self.meter.activity = Activity::Thinking;
@@ -219,6 +221,8 @@ impl App {
                 let (e, created) = self.trace.entry(&call.id, Some(&call));
                 e.call = call.clone();
                 e.state = RunState::Status(ToolStatus::Running);
+                // Decided elsewhere (policy, another frontend): the prompt is moot.
+                self.approvals.retain(|r| r.call.id != call.id);
                 e.started = Some(now);
                 e.touch();
                 if created {
@@ -334,8 +338,18 @@ impl App {
                 self.notice(NoticeLevel::Info, format!("exported to {path}"));
                 self.flash(format!("exported to {path}"));
             }
-            Event::Notice { level, text } => self.notice(level, text),
-            Event::Error { message } => self.conv.push(ItemKind::Error, message),
+            Event::Notice { level, text } => {
+                if self.screen == Screen::History {
+                    self.history.status = Some((level, text.clone()));
+                }
+                self.notice(level, text);
+            }
+            Event::Error { message } => {
+                if self.screen == Screen::History {
+                    self.history.status = Some((NoticeLevel::Error, message.clone()));
+                }
+                self.conv.push(ItemKind::Error, message);
+            }
             Event::ShutdownComplete => {
                 self.agent_alive = false;
                 self.meter.activity = Activity::Idle;

@@ -38,6 +38,7 @@ pub const COMMANDS: &[SlashCommand] = &[
         "[DAYS]",
         "usage and cost over the last days (default 30)",
     ),
+    c("budget", "session|day|month USD", "set a spending limit"),
     c("quit", "", "leave llm-repl"),
 ];
 
@@ -104,7 +105,9 @@ pub fn run(app: &mut App, line: &str) {
         _ => {
             app.notice(
                 NoticeLevel::Warn,
-                format!("unknown command /{name}: /help lists them"),
+                format!(
+                    "unknown command /{name}: /help lists them (start with // to send a leading /)"
+                ),
             );
             return;
         }
@@ -182,6 +185,22 @@ pub fn run(app: &mut App, line: &str) {
             let days = args.first().and_then(|d| d.parse().ok()).unwrap_or(30);
             app.send(Op::Stats { days });
         }
+        "budget" => match (
+            args.first().copied(),
+            args.get(1)
+                .and_then(|v| v.trim_start_matches('$').parse::<f64>().ok()),
+        ) {
+            (Some(scope @ ("session" | "day" | "month")), Some(limit_usd)) if limit_usd >= 0.0 => {
+                app.send(Op::SetBudget {
+                    scope: scope.to_string(),
+                    limit_usd,
+                });
+            }
+            _ => app.notice(
+                NoticeLevel::Warn,
+                "usage: /budget session|day|month USD, e.g. /budget day 2.50",
+            ),
+        },
         "quit" => app.quit(),
         _ => {}
     }

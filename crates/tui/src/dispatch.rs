@@ -300,11 +300,11 @@ impl App {
                     self.flash("the agent stopped: nothing can be sent");
                 } else {
                     let text = self.input.take();
-                    let text = text
-                        .strip_prefix('/')
-                        .filter(|_| text.starts_with("//"))
-                        .map(str::to_string)
-                        .unwrap_or(text);
+                    // "//" sends a prompt that starts with a literal "/".
+                    let text = match text.strip_prefix("//") {
+                        Some(rest) => format!("/{rest}"),
+                        None => text,
+                    };
                     self.conv.scroll.end();
                     self.send(Op::Submit { text });
                 }
@@ -318,6 +318,15 @@ impl App {
                     }
                     KeyCode::Down if key.modifiers.is_empty() && self.input.on_last_row() => {
                         self.input.recall_next()
+                    }
+                    // With nothing typed, Home and End move the conversation instead.
+                    KeyCode::Home if key.modifiers.is_empty() && self.input.is_empty() => {
+                        self.conv.scroll.home();
+                        true
+                    }
+                    KeyCode::End if key.modifiers.is_empty() && self.input.is_empty() => {
+                        self.conv.scroll.end();
+                        true
                     }
                     _ => false,
                 };

@@ -8,7 +8,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use crossterm::event::Event as TermEvent;
+use crossterm::event::{Event as TermEvent, MouseEventKind};
 use futures::{Stream, StreamExt};
 use llm_repl_protocol::{Event, Op};
 use ratatui::Terminal;
@@ -32,6 +32,11 @@ pub trait Host {
     fn set_mouse(&mut self, on: bool) -> io::Result<()>;
     /// Gives the terminal back to the shell until resumed (Ctrl+Z).
     fn suspend(&mut self) -> io::Result<()>;
+    /// Takes the terminal back if something (a panic elsewhere) restored it; true when it did,
+    /// so the screen must be redrawn whole.
+    fn recover(&mut self) -> io::Result<bool> {
+        Ok(false)
+    }
 }
 
 /// Counters for tests and diagnostics.
@@ -51,6 +56,18 @@ fn draw<B: Backend>(
         .map_err(|e| io::Error::other(e.to_string()))?;
     stats.frames += 1;
     Ok(())
+}
+
+/// Clears the screen and makes the next draw repaint every cell. Unlike `Terminal::clear` it
+/// never asks the terminal for the cursor position, a query a bare pseudo-terminal (a test
+/// harness) never answers.
+pub fn full_redraw<B: Backend>(terminal: &mut Terminal<B>) -> io::Result<()> {
+    let size = terminal
+        .size()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    terminal
+        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// Runs until the user quits (or the input ends), then asks the agent to shut down and waits
@@ -81,10 +98,14 @@ where
         tokio::select! {
             maybe = input.next() => match maybe {
                 Some(Ok(ev)) => {
-                    let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
-                    app.now = Instant::now();
-                    app.handle_terminal(ev, size);
-                    dirty = true;
+                    // Mouse motion (reported because capture asks for all events) changes nothing.
+                    let moved = matches!(&ev, TermEvent::Mouse(m) if m.kind == MouseEventKind::Moved);
+                    if !moved {
+                        let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
+                        app.now = Instant::now();
+                        app.handle_terminal(ev, size);
+                        dirty = true;
+                    }
                 }
                 Some(Err(e)) => return Err(e),
                 None => app.quit(),
@@ -120,6 +141,11 @@ where
                 if app.tick(Instant::now()) {
                     dirty = true;
                 }
+                // Never draw on a terminal a panic handed back to the shell: take it back first.
+                if host.recover()? {
+                    full_redraw(terminal)?;
+                    dirty = true;
+                }
                 if dirty {
                     draw(terminal, app, &mut stats)?;
                     dirty = false;
@@ -137,9 +163,7 @@ where
                 Effect::SetMouse(on) => host.set_mouse(on)?,
                 Effect::Suspend => {
                     host.suspend()?;
-                    terminal
-                        .clear()
-                        .map_err(|e| io::Error::other(e.to_string()))?;
+                    full_redraw(terminal)?;
                     dirty = true;
                 }
                 Effect::Quit => quit = true,

@@ -226,14 +226,14 @@ pub const BINDINGS: &[Binding] = &[
         "top",
         Context::Pane,
         "home g",
-        "scroll to the top",
+        "scroll to the top (Home on an empty prompt: the conversation)",
     ),
     b(
         Action::Bottom,
         "bottom",
         Context::Pane,
         "end G",
-        "scroll to the end and follow",
+        "scroll to the end and follow (End on an empty prompt too)",
     ),
     b(
         Action::LineUp,

@@ -1,9 +1,10 @@
 //! The full-screen terminal frontend: it renders Events and sends Ops.
 //!
 //! It owns only the screen. It depends on the protocol only and must never call the agent or
-//! the store directly: everything the user asks becomes an [`Op`] on the channel, and everything
-//! shown comes from an [`Event`]. The entry point is [`run`]; the state is one struct
-//! (`app.rs`) changed only by Events, keys and the frame tick, and drawn by `screens/`.
+//! the store directly: everything the user asks becomes an [`Op`](llm_repl_protocol::Op) on the channel, and everything
+//! shown comes from an [`Event`](llm_repl_protocol::Event). The entry point is [`run`]; the state is one struct
+//! (`app.rs`) changed only by Events, keys and the frame tick, and drawn by `screens/`; the
+//! select! loop is `event_loop.rs`, the real terminal's setup and restore `terminal.rs`.
 
 mod app;
 mod clipboard;
@@ -27,6 +28,3 @@ pub use terminal::run;
 
 #[doc(hidden)]
 pub mod harness;
-
-#[allow(unused_imports)]
-use llm_repl_protocol::{Event, Op};

@@ -3,12 +3,12 @@
 //! `event_loop.rs` on it.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    EventStream, KeyboardEnhancementFlags, PopKeyboardEnhancementFlags,
-    PushKeyboardEnhancementFlags,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EventStream,
+    KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -21,7 +21,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::app::App;
 use crate::clipboard::osc52;
-use crate::event_loop::{Host, event_loop};
+use crate::event_loop::{Host, event_loop, full_redraw};
 use crate::options::TuiOptions;
 
 /// Terminal modes to undo, remembered so restore undoes exactly what was set.
@@ -29,6 +29,14 @@ use crate::options::TuiOptions;
 struct Modes {
     mouse: bool,
     keyboard_enhancement: bool,
+}
+
+/// Mouse reporting for clicks, wheel and drags in SGR encoding. Not crossterm's
+/// EnableMouseCapture, which also asks for every pointer motion: a flood of events (over ssh
+/// too) for nothing this UI uses. DisableMouseCapture turns all of them off again.
+fn enable_mouse(out: &mut impl Write) -> io::Result<()> {
+    out.write_all(b"\x1b[?1000h\x1b[?1002h\x1b[?1006h")?;
+    out.flush()
 }
 
 fn enter(modes: Modes) -> io::Result<()> {
@@ -41,7 +49,7 @@ fn enter(modes: Modes) -> io::Result<()> {
         cursor::Hide
     )?;
     if modes.mouse {
-        execute!(out, EnableMouseCapture)?;
+        enable_mouse(&mut out)?;
     }
     if modes.keyboard_enhancement {
         // Lets terminals that support it report Shift+Enter.
@@ -81,13 +89,17 @@ impl Drop for Guard {
     }
 }
 
+/// Set by the panic hook; the loop re-enters the TUI when it is still alive afterwards.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// On any panic, in any thread, the terminal is restored first so the message is readable and a
+/// dying process leaves a sane shell. A panic in another task (tokio keeps the process alive)
+/// leaves the TUI running: it then takes the screen back at its next wake-up.
 fn install_panic_hook(modes: Modes) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore(Modes {
-            mouse: true,
-            ..modes
-        });
+        restore(modes);
+        PANICKED.store(true, Ordering::SeqCst);
         previous(info);
     }));
 }
@@ -101,6 +113,19 @@ fn suspend(modes: Modes) -> io::Result<()> {
         libc::raise(libc::SIGTSTP);
     }
     enter(modes)
+}
+
+/// True for terminals known to speak the kitty keyboard protocol (which reports Shift+Enter).
+/// Only they are asked: the query waits up to 2 s for an answer that a bare pseudo-terminal
+/// (a test harness, a serial console) never sends. Elsewhere Alt+Enter and Ctrl+J insert a
+/// newline.
+fn known_enhanced_terminal() -> bool {
+    let var = |k: &str| std::env::var(k).unwrap_or_default().to_ascii_lowercase();
+    let (term, program) = (var("TERM"), var("TERM_PROGRAM"));
+    ["kitty", "foot", "ghostty", "wezterm", "alacritty", "rio"]
+        .iter()
+        .any(|t| term.contains(t) || program.contains(t))
+        || program == "iterm.app"
 }
 
 /// The real terminal's side of the loop's effects.
@@ -117,7 +142,7 @@ impl Host for CrosstermHost {
 
     fn set_mouse(&mut self, on: bool) -> io::Result<()> {
         if on {
-            execute!(io::stdout(), EnableMouseCapture)?;
+            enable_mouse(&mut io::stdout())?;
         } else {
             execute!(io::stdout(), DisableMouseCapture)?;
         }
@@ -128,6 +153,14 @@ impl Host for CrosstermHost {
     fn suspend(&mut self) -> io::Result<()> {
         suspend(self.modes)
     }
+
+    fn recover(&mut self) -> io::Result<bool> {
+        if PANICKED.swap(false, Ordering::SeqCst) {
+            enter(self.modes)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
 }
 
 /// Runs the TUI until the user quits; sends `Op::Shutdown` then, waits (bounded) for
@@ -137,10 +170,11 @@ pub async fn run(
     ops: UnboundedSender<Op>,
     mut events: UnboundedReceiver<Event>,
 ) -> io::Result<()> {
-    let keyboard_enhancement = matches!(
-        crossterm::terminal::supports_keyboard_enhancement(),
-        Ok(true)
-    );
+    let keyboard_enhancement = known_enhanced_terminal()
+        && matches!(
+            crossterm::terminal::supports_keyboard_enhancement(),
+            Ok(true)
+        );
     let modes = Modes {
         mouse: options.mouse,
         keyboard_enhancement,
@@ -149,7 +183,7 @@ pub async fn run(
     enter(modes)?;
     let _guard = Guard { modes };
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
+    full_redraw(&mut terminal)?;
     let mut app = App::new(options, Instant::now());
     let mut host = CrosstermHost { modes };
     let result = event_loop(

@@ -322,6 +322,16 @@ mod tests {
     }
 
     #[test]
+    fn default_theme_uses_only_the_terminal_palette() {
+        let mut t = Theme::builtin_default();
+        for style in t.roles_mut() {
+            for c in [style.fg, style.bg].into_iter().flatten() {
+                assert!(!matches!(c, Color::Rgb(..) | Color::Indexed(_)), "{c:?}");
+            }
+        }
+    }
+
+    #[test]
     fn no_color_strips_colours_but_keeps_modifiers() {
         let (t, warn) = Theme::load("dark", true);
         assert!(warn.is_none());

@@ -32,13 +32,13 @@ pub fn handle_key(app: &mut App, key: KeyEvent) {
         Overlay::Help { scroll } => match key.code {
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::F(1) => None,
             KeyCode::Down | KeyCode::Char('j') => Some(Overlay::Help {
-                scroll: scroll.saturating_add(1),
+                scroll: (scroll + 1).min(help::lines(app).len() as u16),
             }),
             KeyCode::Up | KeyCode::Char('k') => Some(Overlay::Help {
                 scroll: scroll.saturating_sub(1),
             }),
             KeyCode::PageDown | KeyCode::Char(' ') => Some(Overlay::Help {
-                scroll: scroll.saturating_add(10),
+                scroll: (scroll + 10).min(help::lines(app).len() as u16),
             }),
             KeyCode::PageUp => Some(Overlay::Help {
                 scroll: scroll.saturating_sub(10),

@@ -48,6 +48,12 @@ struct Cached {
     width: u16,
     rev: u64,
     lines: Vec<Line<'static>>,
+    /// For a streaming answer: bytes of text whose lines are settled (top-level blocks before
+    /// the last blank line outside a code fence) and how many of `lines` they fill. A delta then
+    /// renders only the block still growing, and newly settled blocks are rendered once. (Until
+    /// the answer completes, a list split by blank lines may show tighter than its final form.)
+    settled_len: usize,
+    settled_rows: usize,
 }
 
 impl Item {
@@ -141,11 +147,38 @@ impl Conversation {
         let mut cache = item.cache.borrow_mut();
         let fresh = matches!(&*cache, Some(c) if c.width == width && c.rev == item.rev);
         if !fresh {
-            *cache = Some(Cached {
-                width,
-                rev: item.rev,
-                lines: item_lines(item, width as usize, theme),
-            });
+            let streaming = item.kind == (ItemKind::Assistant { streaming: true });
+            match cache.as_mut() {
+                Some(c) if streaming && c.width == width && c.settled_len > 0 => {
+                    let split = markdown::stable_split_from(&item.text, c.settled_len);
+                    c.lines.truncate(c.settled_rows);
+                    if split > c.settled_len {
+                        // Newly settled blocks are rendered once and appended.
+                        let seg = item.text[c.settled_len..split].trim_start_matches('\n');
+                        let w = (width as usize).saturating_sub(2);
+                        c.lines.extend(indented(markdown::render(seg, w, theme)));
+                        c.lines.push(Line::default());
+                        c.settled_len = split;
+                        c.settled_rows = c.lines.len();
+                    }
+                    c.lines
+                        .extend(answer_tail(item, split, width as usize, theme));
+                    c.rev = item.rev;
+                }
+                _ if streaming => {
+                    let split = markdown::stable_split_from(&item.text, 0);
+                    *cache = Some(streaming_lines(item, width, theme, split));
+                }
+                _ => {
+                    *cache = Some(Cached {
+                        width,
+                        rev: item.rev,
+                        lines: item_lines(item, width as usize, theme),
+                        settled_len: 0,
+                        settled_rows: 0,
+                    });
+                }
+            }
         }
         match &*cache {
             Some(c) => f(&c.lines),
@@ -250,20 +283,13 @@ fn item_lines(item: &Item, width: usize, theme: &Theme) -> Vec<Line<'static>> {
             out.push(Line::from(Span::styled("› you", theme.user)));
             out.extend(wrap::wrap_text(&item.text, width, theme.text, "  "));
         }
-        ItemKind::Assistant { streaming } => {
-            let mut head = vec![Span::styled("◆ assistant", theme.assistant)];
-            if *streaming {
-                head.push(Span::styled(" …", theme.dim));
-            }
-            out.push(Line::from(head));
-            let mut body = markdown::render(&item.text, width.saturating_sub(2), theme);
-            if *streaming && let Some(last) = body.last_mut() {
-                last.spans.push(Span::styled("▌", theme.accent));
-            }
-            for mut l in body {
-                l.spans.insert(0, Span::raw("  "));
-                out.push(l);
-            }
+        ItemKind::Assistant { .. } => {
+            out.push(Line::from(Span::styled("◆ assistant", theme.assistant)));
+            out.extend(indented(markdown::render(
+                &item.text,
+                width.saturating_sub(2),
+                theme,
+            )));
         }
         ItemKind::Tool { .. } => {}
         ItemKind::Notice(level) => {
@@ -304,6 +330,54 @@ fn item_lines(item: &Item, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
+fn indented(lines: Vec<Line<'static>>) -> impl Iterator<Item = Line<'static>> {
+    lines.into_iter().map(|mut l| {
+        if !l.spans.is_empty() {
+            l.spans.insert(0, Span::raw("  "));
+        }
+        l
+    })
+}
+
+/// The lines of the still-growing part of a streaming answer (from byte `from`), with the cursor
+/// and the blank line that ends every item.
+fn answer_tail(item: &Item, from: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let tail = item.text[from..].trim_start_matches('\n');
+    let mut body: Vec<Line<'static>> =
+        indented(markdown::render(tail, width.saturating_sub(2), theme)).collect();
+    if let Some(last) = body.last_mut() {
+        last.spans.push(Span::styled("▌", theme.accent));
+    }
+    body.push(Line::default());
+    body
+}
+
+/// A streaming answer rendered afresh: header, settled blocks (up to `split`), growing tail.
+fn streaming_lines(item: &Item, width: u16, theme: &Theme, split: usize) -> Cached {
+    let w = width as usize;
+    let mut lines = vec![Line::from(vec![
+        Span::styled("◆ assistant", theme.assistant),
+        Span::styled(" …", theme.dim),
+    ])];
+    if split > 0 {
+        lines.extend(indented(markdown::render(
+            &item.text[..split],
+            w.saturating_sub(2),
+            theme,
+        )));
+        lines.push(Line::default());
+    }
+    let settled_rows = lines.len();
+    lines.extend(answer_tail(item, split, w, theme));
+    Cached {
+        width,
+        rev: item.rev,
+        lines,
+        settled_len: split,
+        settled_rows,
+    }
+}
+
 fn notice_body(style: Style) -> Style {
     // Stats tables arrive as notices: keep them in the plain text colour so columns read well.
     style.remove_modifier(Modifier::ITALIC)
@@ -312,6 +386,37 @@ fn notice_body(style: Style) -> Style {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rendered(item: &Item, width: u16, theme: &Theme) -> Vec<String> {
+        Conversation::with_lines(item, width, theme, |l| {
+            l.iter().map(|l| l.to_string()).collect()
+        })
+    }
+
+    #[test]
+    fn incremental_streaming_render_matches_a_fresh_render() {
+        let theme = Theme::builtin_default();
+        let text = "# T\n\npara one is long enough to wrap around\n\n```py\nx = 1\n\ny = 2\n```\n\n- a\n- b\n\npara\n\n- c\n\n  more\n\nend";
+        let mut c = Conversation::default();
+        for chunk in text.as_bytes().chunks(3) {
+            c.append_delta(std::str::from_utf8(chunk).unwrap_or(""));
+            // Render after every delta, as frames would.
+            rendered(&c.items[0], 30, &theme);
+        }
+        let incremental = rendered(&c.items[0], 30, &theme);
+        let fresh = Item::new(ItemKind::Assistant { streaming: true }, text);
+        assert_eq!(incremental, rendered(&fresh, 30, &theme));
+        assert!(incremental.iter().any(|l| l.contains("y = 2")));
+        // Width changes and the final text re-render everything.
+        assert_eq!(
+            rendered(&c.items[0], 20, &theme),
+            rendered(&fresh, 20, &theme)
+        );
+        c.finish_answer(None);
+        let done = rendered(&c.items[0], 30, &theme);
+        assert_eq!(done[0], "◆ assistant");
+        assert!(!done.concat().contains('▌'));
+    }
 
     #[test]
     fn deltas_stream_into_one_answer_and_finish() {

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
-use tui_textarea::{CursorMove, TextArea};
+use tui_textarea::{CursorMove, TextArea, WrapMode};
 
 use crate::theme::Theme;
 
@@ -30,6 +30,7 @@ pub struct InputPane {
 impl Default for InputPane {
     fn default() -> Self {
         let mut textarea = TextArea::default();
+        textarea.set_wrap_mode(WrapMode::WordOrGlyph);
         textarea.set_placeholder_text(
             "Ask anything · Enter sends · Alt+Enter newline · / commands · F1 help",
         );
@@ -61,6 +62,7 @@ impl InputPane {
         ta.set_placeholder_text(placeholder);
         ta.set_style(style);
         ta.set_cursor_line_style(cursor_line);
+        ta.set_wrap_mode(WrapMode::WordOrGlyph);
         ta.move_cursor(CursorMove::Bottom);
         ta.move_cursor(CursorMove::End);
         self.textarea = ta;
@@ -180,8 +182,16 @@ impl InputPane {
     }
 
     /// Rows the input wants (text lines plus border), between 3 and 10.
-    pub fn wanted_height(&self) -> u16 {
-        (self.textarea.lines().len() as u16 + 2).clamp(3, 10)
+    /// Rows the input wants at `width` (soft-wrapped text plus border), between 3 and 10.
+    pub fn wanted_height(&self, width: u16) -> u16 {
+        let inner = (width.saturating_sub(2)).max(1) as usize;
+        let rows: usize = self
+            .textarea
+            .lines()
+            .iter()
+            .map(|l| crate::render::wrap::width(l).div_ceil(inner).max(1))
+            .sum();
+        (rows.min(64) as u16 + 2).clamp(3, 10)
     }
 
     pub fn draw(

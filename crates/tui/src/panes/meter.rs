@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::trace::SPINNER;
-use crate::render::{cost, tokens, wrap::width};
+use crate::render::{cost, tokens, wrap::width as width_of};
 use crate::theme::Theme;
 
 /// What the agent is doing, as far as the events tell.
@@ -110,14 +110,14 @@ impl MeterView<'_> {
             (Activity::Interrupting, _) => Span::styled(format!("{spin} interrupting"), theme.warn),
         };
         segs.push((0, vec![state]));
-        // Tokens: this turn in and out, then the session total ("~" when counted locally).
+        // Tokens in and out: this turn, then the session ("~" when counted locally).
         let est = |u: &Usage| if u.estimated { "~" } else { "" };
         let turn = match &m.turn_usage {
             Some(u) => format!("{}{}↑{}↓", est(u), tokens(u.input), tokens(u.output)),
             None => "–".to_string(),
         };
         let session = match &m.session_usage {
-            Some(u) => format!("{}{}", est(u), tokens(u.total())),
+            Some(u) => format!("{}{}↑{}↓", est(u), tokens(u.input), tokens(u.output)),
             None => "–".to_string(),
         };
         segs.push((
@@ -170,37 +170,66 @@ impl MeterView<'_> {
         segs
     }
 
-    pub fn draw(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    /// The meter laid out in at most `max_rows` lines of `width`: segments flow in order onto
+    /// the next line when the first is full; if they still do not fit, the least important
+    /// (highest priority number) are dropped first.
+    pub fn lines(&self, theme: &Theme, width: u16, max_rows: usize) -> Vec<Line<'static>> {
         let segs = self.segments(theme);
-        let sep_w = 3;
-        let avail = area.width as usize;
-        // Keep segments by priority (0 first) while they fit; show them in their own order.
-        let mut order: Vec<usize> = (0..segs.len()).collect();
-        order.sort_by_key(|&i| segs[i].0);
-        let mut keep = vec![false; segs.len()];
-        let mut used = 1;
-        for i in order {
-            let w: usize = segs[i].1.iter().map(|s| width(&s.content)).sum::<usize>() + sep_w;
-            if used + w <= avail + sep_w {
-                keep[i] = true;
-                used += w;
+        let avail = (width as usize).saturating_sub(1);
+        let seg_w: Vec<usize> = segs
+            .iter()
+            .map(|(_, spans)| spans.iter().map(|s| width_of(&s.content)).sum())
+            .collect();
+        let mut keep = vec![true; segs.len()];
+        let flow = |keep: &[bool]| -> Vec<Vec<usize>> {
+            let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
+            let mut used = 0;
+            for (i, w) in seg_w.iter().enumerate() {
+                if !keep[i] {
+                    continue;
+                }
+                let need = if used == 0 { *w } else { used + 3 + w };
+                if need > avail && used > 0 {
+                    rows.push(vec![i]);
+                    used = *w;
+                } else {
+                    if let Some(r) = rows.last_mut() {
+                        r.push(i);
+                    }
+                    used = need;
+                }
             }
+            rows
+        };
+        let mut rows = flow(&keep);
+        let mut by_priority: Vec<usize> = (0..segs.len()).collect();
+        by_priority.sort_by_key(|&i| std::cmp::Reverse(segs[i].0));
+        for i in by_priority {
+            if rows.len() <= max_rows.max(1) || segs[i].0 == 0 {
+                break;
+            }
+            keep[i] = false;
+            rows = flow(&keep);
         }
-        let mut spans = vec![Span::raw(" ")];
-        let mut first = true;
-        for (i, (_, seg)) in segs.into_iter().enumerate() {
-            if !keep[i] {
-                continue;
-            }
-            if !first {
-                spans.push(Span::styled(" │ ", theme.border));
-            }
-            first = false;
-            spans.extend(seg);
-        }
-        f.render_widget(
-            Paragraph::new(Line::from(spans)).style(Style::default()),
-            area,
-        );
+        let mut segs: Vec<Option<Vec<Span<'static>>>> =
+            segs.into_iter().map(|(_, s)| Some(s)).collect();
+        rows.into_iter()
+            .take(max_rows.max(1))
+            .map(|row| {
+                let mut spans = vec![Span::raw(" ")];
+                for (n, i) in row.into_iter().enumerate() {
+                    if n > 0 {
+                        spans.push(Span::styled(" │ ", theme.border));
+                    }
+                    spans.extend(segs[i].take().unwrap_or_default());
+                }
+                Line::from(spans)
+            })
+            .collect()
+    }
+
+    pub fn draw(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+        let lines = self.lines(theme, area.width, area.height as usize);
+        f.render_widget(Paragraph::new(lines).style(Style::default()), area);
     }
 }

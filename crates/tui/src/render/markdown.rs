@@ -289,6 +289,48 @@ pub fn render(text: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     r.out
 }
 
+/// Where the settled part of a streaming answer ends: the start of the last blank line that is
+/// outside a code fence and followed by a line starting at column 0 (so not a list item's
+/// continuation); 0 when there is none. Top-level blocks before it do not change as more text
+/// arrives, so they can be rendered once.
+#[cfg(test)]
+pub fn stable_split(text: &str) -> usize {
+    stable_split_from(text, 0)
+}
+
+/// [`stable_split`] scanning from `from`, an earlier split (outside any fence by definition):
+/// the text only grows while it streams, so each frame scans only what is new. Returns `from`
+/// when there is no later split.
+pub fn stable_split_from(text: &str, from: usize) -> usize {
+    if from > text.len() || !text.is_char_boundary(from) {
+        return 0;
+    }
+    let mut in_fence = false;
+    let mut split = from;
+    let mut pending: Option<usize> = None;
+    let mut offset = from;
+    for line in text[from..].split_inclusive('\n') {
+        let t = line.trim();
+        if t.is_empty() {
+            if !in_fence && offset > 0 && pending.is_none() {
+                pending = Some(offset);
+            }
+        } else {
+            let column0 = !line.starts_with([' ', '\t']);
+            if let Some(p) = pending.take()
+                && column0
+            {
+                split = p;
+            }
+            if t.starts_with("```") || t.starts_with("~~~") {
+                in_fence = !in_fence;
+            }
+        }
+        offset += line.len();
+    }
+    split
+}
+
 /// The fenced and indented code blocks of a markdown text, for copy mode.
 pub fn code_blocks(text: &str) -> Vec<String> {
     let mut blocks = Vec::new();
@@ -341,6 +383,17 @@ mod tests {
         assert_eq!(lines[0].spans[0].style, t.heading);
         let em = lines[2].spans.iter().find(|s| s.content == "em");
         assert!(em.is_some_and(|s| s.style.add_modifier.contains(Modifier::ITALIC)));
+    }
+
+    #[test]
+    fn stable_split_skips_fences_and_trailing_blanks() {
+        assert_eq!(stable_split("one para"), 0);
+        assert_eq!(stable_split("a\n\nb"), 2);
+        assert_eq!(stable_split("a\n\n```\nx\n\ny"), 2);
+        assert_eq!(stable_split("a\n\n```\nx\n```\n\ny"), 13);
+        assert_eq!(stable_split("a\n\n"), 0);
+        assert_eq!(stable_split("- a\n\n  more"), 0);
+        assert_eq!(stable_split("a\n\n\nb"), 2);
     }
 
     #[test]

@@ -27,14 +27,31 @@ pub struct ChatLayout {
     pub meter: Rect,
 }
 
+pub fn meter_view(app: &App) -> MeterView<'_> {
+    MeterView {
+        meter: &app.meter,
+        session: app.session.as_ref(),
+        spin: app.spin,
+        flash: app.flash.as_ref().map(|(s, _)| s.as_str()),
+        mouse: app.mouse,
+        agent_alive: app.agent_alive,
+    }
+}
+
 pub fn layout(app: &App, area: Rect) -> ChatLayout {
-    let input_h = app.input.wanted_height().min(area.height / 3).max(3);
+    // The meter takes a second line only when its segments do not fit in one.
+    let meter_h = meter_view(app).lines(&app.theme, area.width, 2).len() as u16;
+    let input_h = app
+        .input
+        .wanted_height(area.width)
+        .min(area.height / 3)
+        .max(3);
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
             Constraint::Min(5),
             Constraint::Length(input_h),
-            Constraint::Length(1),
+            Constraint::Length(meter_h),
         ])
         .split(area);
     let (conversation, trace) = if app.show_trace {
@@ -119,12 +136,23 @@ fn welcome(app: &App) -> Vec<Line<'static>> {
         t.dim,
     ));
     out.push(Line::styled("F1 or ? help · Tab moves focus · PgUp/PgDn scroll · Ctrl+O past sessions · Ctrl+C twice quits", t.dim));
+    out.push(Line::styled("Ctrl+Y copies a message, code block or tool output · Alt+M frees the mouse for your terminal's own selection", t.dim));
     out
 }
 
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let l = layout(app, area);
-    let conv_block = pane_block(app, "conversation".into(), app.focus == Focus::Conversation);
+    let title = match app.session.as_ref().map(|s| s.title.trim()) {
+        Some(t) if !t.is_empty() => {
+            let t: String = t
+                .chars()
+                .take(l.conversation.width.saturating_sub(24) as usize)
+                .collect();
+            format!("conversation · {t}")
+        }
+        _ => "conversation".to_string(),
+    };
+    let conv_block = pane_block(app, title, app.focus == Focus::Conversation);
     if app.conv.items.is_empty() {
         let p = Paragraph::new(welcome(app))
             .wrap(Wrap { trim: false })
@@ -164,15 +192,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         &app.theme,
         app.focus == Focus::Input && app.overlay.is_none(),
     );
-    let meter = MeterView {
-        meter: &app.meter,
-        session: app.session.as_ref(),
-        spin: app.spin,
-        flash: app.flash.as_ref().map(|(s, _)| s.as_str()),
-        mouse: app.mouse,
-        agent_alive: app.agent_alive,
-    };
-    meter.draw(f, l.meter, &app.theme);
+    meter_view(app).draw(f, l.meter, &app.theme);
 
     if app.focus == Focus::Input && app.overlay.is_none() && app.approvals.is_empty() {
         overlays::command_palette::draw(f, app, l.input, area);

@@ -159,9 +159,7 @@ fn actions_send_ops() {
 
     // Rename: r, edit, Enter.
     press(&mut app, key(KeyCode::Char('r')));
-    for _ in 0..30 {
-        press(&mut app, key(KeyCode::Backspace));
-    }
+    press(&mut app, ctrl('u'));
     type_str(&mut app, "Primes");
     press(&mut app, key(KeyCode::Enter));
     assert_eq!(
@@ -228,4 +226,24 @@ fn paging_asks_for_the_next_page_near_the_end() {
     });
     assert_eq!(app.history.sessions.len(), 100);
     assert_eq!(app.history.sel, 41);
+}
+
+#[test]
+fn a_notice_while_browsing_shows_in_the_browser() {
+    let mut app = app();
+    press(&mut app, ctrl('o'));
+    ops(&mut app);
+    app.apply_event(Event::Notice {
+        level: llm_repl_protocol::NoticeLevel::Warn,
+        text: "session history is not available".into(),
+    });
+    let t = format!("{}", render(&app, 120, 30).backend());
+    assert!(t.contains("session history is not available"), "{t}");
+}
+
+#[test]
+fn small_terminal() {
+    let mut app = browser();
+    press(&mut app, key(KeyCode::Down));
+    assert_snapshot!(render(&app, 60, 20).backend());
 }

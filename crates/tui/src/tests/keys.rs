@@ -170,6 +170,13 @@ fn slash_commands_send_their_ops() {
                 limit: 50,
             },
         ),
+        (
+            "/budget day $2.50",
+            Op::SetBudget {
+                scope: "day".into(),
+                limit_usd: 2.5,
+            },
+        ),
     ];
     for (line, op) in cases {
         let mut app = app();

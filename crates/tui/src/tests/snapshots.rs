@@ -129,4 +129,21 @@ fn scrolled_up_shows_indicator_and_end_resumes() {
         text.contains("notice 39") && !text.contains("End follows"),
         "{text}"
     );
+    // From the empty prompt, PgUp scrolls the conversation and End follows again.
+    app.focus = Focus::Input;
+    press(&mut app, key(crossterm::event::KeyCode::PageUp));
+    assert!(!app.conv.scroll.following());
+    press(&mut app, key(crossterm::event::KeyCode::End));
+    assert!(app.conv.scroll.following());
+}
+
+#[test]
+fn long_prompts_wrap_and_grow_the_input() {
+    let mut app = app();
+    let text: String = (0..40).map(|i| format!("word{i} ")).collect();
+    app.input.set_text(text.trim_end());
+    let out = format!("{}", render(&app, 100, 30).backend());
+    assert!(out.contains("word0 ") && out.contains("word39"), "{out}");
+    let input_rows = out.lines().filter(|l| l.contains('┃')).count();
+    assert!(input_rows >= 3, "{out}");
 }

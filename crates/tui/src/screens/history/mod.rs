@@ -1,0 +1,276 @@
+//! The history browser (Ctrl+O or /sessions): stored sessions newest first, incremental full-text
+//! search, a preview of the selected session, and resume / rename / delete / export.
+//!
+//! It asks the agent for everything (Op::ListSessions, Op::Search, ...) and shows what comes back
+//! (Event::SessionList, Event::SearchResults); it never reads the store.
+
+mod draw;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use llm_repl_protocol::{ExportFormat, NoticeLevel, Op, SearchHit, SessionId, SessionSummary};
+
+use crate::app::{App, Screen};
+
+pub use draw::draw;
+
+/// Sessions asked for per page.
+pub const PAGE: usize = 50;
+/// Search hits asked for.
+pub const HITS: usize = 50;
+
+/// What the keyboard is doing on this screen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Mode {
+    #[default]
+    List,
+    /// Typing the search query.
+    Search,
+    Rename(String),
+    ConfirmDelete,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HistoryScreen {
+    pub sessions: Vec<SessionSummary>,
+    pub total: usize,
+    pub query: String,
+    /// Results of the last search and the query they answer.
+    pub hits: Option<(String, Vec<SearchHit>)>,
+    pub sel: usize,
+    pub mode: Mode,
+    /// Offset of the page asked for and not yet answered.
+    pending_offset: Option<usize>,
+    pub waiting_search: bool,
+    /// The last notice or error that arrived while the browser was open (e.g. "no store").
+    pub status: Option<(NoticeLevel, String)>,
+}
+
+impl HistoryScreen {
+    pub fn set_sessions(&mut self, sessions: Vec<SessionSummary>, total: usize) {
+        match self.pending_offset.take() {
+            Some(off) if off > 0 && off == self.sessions.len() => self.sessions.extend(sessions),
+            _ => self.sessions = sessions,
+        }
+        self.total = total.max(self.sessions.len());
+        self.clamp();
+    }
+
+    pub fn set_hits(&mut self, query: String, hits: Vec<SearchHit>) {
+        // Results of an older query than the one typed are stale: keep waiting for the newest.
+        if query == self.query {
+            self.waiting_search = false;
+        }
+        self.hits = Some((query, hits));
+        self.clamp();
+    }
+
+    /// True when the rows are search hits rather than sessions.
+    pub fn searching(&self) -> bool {
+        !self.query.trim().is_empty()
+    }
+
+    pub(super) fn hit_rows(&self) -> &[SearchHit] {
+        match &self.hits {
+            Some((_, h)) if self.searching() => h,
+            _ => &[],
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        if self.searching() {
+            self.hit_rows().len()
+        } else {
+            self.sessions.len()
+        }
+    }
+
+    fn clamp(&mut self) {
+        self.sel = self.sel.min(self.rows().saturating_sub(1));
+    }
+
+    /// The session of the selected row.
+    pub fn selected_id(&self) -> Option<SessionId> {
+        if self.searching() {
+            self.hit_rows().get(self.sel).map(|h| h.session_id.clone())
+        } else {
+            self.sessions.get(self.sel).map(|s| s.id.clone())
+        }
+    }
+
+    pub(super) fn summary(&self, id: &str) -> Option<&SessionSummary> {
+        self.sessions.iter().find(|s| s.id == id)
+    }
+}
+
+/// Opens the browser and asks for the first page.
+pub fn open(app: &mut App) {
+    app.screen = Screen::History;
+    app.history.mode = Mode::List;
+    app.history.status = None;
+    app.history.pending_offset = Some(0);
+    app.send(Op::ListSessions {
+        offset: 0,
+        limit: PAGE,
+    });
+}
+
+fn search(app: &mut App) {
+    let q = app.history.query.trim().to_string();
+    app.history.sel = 0;
+    if !q.is_empty() {
+        app.history.waiting_search = true;
+        app.send(Op::Search {
+            query: q,
+            limit: HITS,
+        });
+    }
+}
+
+pub fn paste(app: &mut App, text: &str) {
+    let line = text.lines().next().unwrap_or("");
+    match &mut app.history.mode {
+        Mode::Search => {
+            app.history.query.push_str(line);
+            search(app);
+        }
+        Mode::Rename(t) => t.push_str(line),
+        _ => {}
+    }
+}
+
+fn move_sel(app: &mut App, delta: isize) {
+    let h = &mut app.history;
+    let n = h.rows();
+    if n == 0 {
+        return;
+    }
+    h.sel = (h.sel as isize + delta).clamp(0, n as isize - 1) as usize;
+    // Near the end of the loaded page: ask for the next one.
+    if !h.searching()
+        && h.pending_offset.is_none()
+        && h.sel + 10 >= h.sessions.len()
+        && h.sessions.len() < h.total
+    {
+        let offset = h.sessions.len();
+        h.pending_offset = Some(offset);
+        app.send(Op::ListSessions {
+            offset,
+            limit: PAGE,
+        });
+    }
+}
+
+pub fn handle_key(app: &mut App, key: KeyEvent) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match app.history.mode.clone() {
+        Mode::Search => match key.code {
+            KeyCode::Esc => {
+                app.history.query.clear();
+                app.history.hits = None;
+                app.history.mode = Mode::List;
+            }
+            KeyCode::Enter | KeyCode::Down | KeyCode::Tab => app.history.mode = Mode::List,
+            KeyCode::Char('u') if ctrl => {
+                app.history.query.clear();
+                app.history.hits = None;
+            }
+            KeyCode::Backspace => {
+                app.history.query.pop();
+                search(app);
+            }
+            KeyCode::Char(c) if !ctrl => {
+                app.history.query.push(c);
+                search(app);
+            }
+            _ => {}
+        },
+        Mode::Rename(mut title) => match key.code {
+            KeyCode::Esc => app.history.mode = Mode::List,
+            KeyCode::Enter => {
+                app.history.mode = Mode::List;
+                let title = title.trim().to_string();
+                if let Some(id) = app.history.selected_id()
+                    && !title.is_empty()
+                {
+                    if let Some(s) = app.history.sessions.iter_mut().find(|s| s.id == id) {
+                        s.title = title.clone();
+                    }
+                    app.send(Op::RenameSession { id, title });
+                }
+            }
+            KeyCode::Backspace => {
+                title.pop();
+                app.history.mode = Mode::Rename(title);
+            }
+            KeyCode::Char('u') if ctrl => app.history.mode = Mode::Rename(String::new()),
+            KeyCode::Char(c) if !ctrl => {
+                title.push(c);
+                app.history.mode = Mode::Rename(title);
+            }
+            _ => {}
+        },
+        Mode::ConfirmDelete => {
+            if let (KeyCode::Char('y'), Some(id)) = (key.code, app.history.selected_id()) {
+                app.history.sessions.retain(|s| s.id != id);
+                if let Some((_, hits)) = &mut app.history.hits {
+                    hits.retain(|h| h.session_id != id);
+                }
+                app.history.total = app.history.total.saturating_sub(1);
+                app.history.clamp();
+                app.send(Op::DeleteSession { id });
+            }
+            app.history.mode = Mode::List;
+        }
+        Mode::List => match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => app.screen = Screen::Chat,
+            KeyCode::Char('o') if ctrl => app.screen = Screen::Chat,
+            KeyCode::Up | KeyCode::Char('k') => move_sel(app, -1),
+            KeyCode::Down | KeyCode::Char('j') => move_sel(app, 1),
+            KeyCode::PageUp => move_sel(app, -10),
+            KeyCode::PageDown => move_sel(app, 10),
+            KeyCode::Home | KeyCode::Char('g') => move_sel(app, -(app.history.rows() as isize)),
+            KeyCode::End | KeyCode::Char('G') => move_sel(app, app.history.rows() as isize),
+            KeyCode::Char('/') | KeyCode::Char('s') => app.history.mode = Mode::Search,
+            KeyCode::Enter => {
+                if let Some(id) = app.history.selected_id() {
+                    app.send(Op::OpenSession { id });
+                    app.screen = Screen::Chat;
+                }
+            }
+            KeyCode::Char('r') => {
+                if let Some(id) = app.history.selected_id() {
+                    let title = app
+                        .history
+                        .summary(&id)
+                        .map(|s| s.title.clone())
+                        .unwrap_or_default();
+                    app.history.mode = Mode::Rename(title);
+                }
+            }
+            KeyCode::Char('d') if app.history.selected_id().is_some() => {
+                app.history.mode = Mode::ConfirmDelete
+            }
+            KeyCode::Char(c @ ('e' | 'E')) => {
+                if let Some(id) = app.history.selected_id() {
+                    let format = if c == 'E' {
+                        ExportFormat::Json
+                    } else {
+                        ExportFormat::Markdown
+                    };
+                    app.send(Op::Export {
+                        id: Some(id),
+                        format,
+                        path: None,
+                    });
+                }
+            }
+            KeyCode::Char(c) if !ctrl && c.is_alphanumeric() => {
+                // Typing anything else starts a search with it.
+                app.history.mode = Mode::Search;
+                app.history.query.push(c);
+                search(app);
+            }
+            _ => {}
+        },
+    }
+}
