@@ -7,12 +7,15 @@ use llm_repl_store::{LOCK_FILE, Store, StoreError};
 
 use super::Check;
 use crate::paths;
-use crate::settings::Settings;
+use crate::settings::{Settings, env};
 
 /// The config loaded: where from, and which provider and model it selects.
 pub fn config_ok(settings: &Settings) -> Check {
     let model = if settings.config.model.is_empty() {
-        "its default model".to_string()
+        llm_repl_providers::resolve(&settings.provider, &settings.config, &env).map_or_else(
+            |_| "its default model".to_string(),
+            |r| format!("model {}", r.model),
+        )
     } else {
         format!("model {}", settings.config.model)
     };
