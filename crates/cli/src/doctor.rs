@@ -206,3 +206,38 @@ async fn all_checks(global: &Global, timeout: Duration) -> Vec<Check> {
     checks.extend(provider_checks);
     checks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn quick_checks_cover_the_local_setup_without_network() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.store.data_dir = tmp.path().join("data").display().to_string();
+        let settings = Settings {
+            config,
+            source: None,
+            provider: "mock".into(),
+        };
+        let checks = quick_checks(&settings).await;
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["config", "data dir", "python", "sandbox"]);
+        assert_eq!(checks[0].status, Status::Ok);
+        assert!(
+            checks[0].detail.contains("provider mock"),
+            "{:?}",
+            checks[0]
+        );
+        assert_eq!(checks[1].status, Status::Ok, "{:?}", checks[1]);
+    }
+
+    #[test]
+    fn scrub_removes_key_values_from_detail_and_fix() {
+        let mut c = Check::fail("x", "server said: bad key sk-secret-1").fix("not sk-secret-1");
+        c.scrub("sk-secret-1");
+        assert_eq!(c.detail, "server said: bad key <redacted>");
+        assert_eq!(c.fix.as_deref(), Some("not <redacted>"));
+    }
+}

@@ -35,7 +35,7 @@ pub fn config_ok(settings: &Settings) -> Check {
 /// The config did not load: the error already names file:line:column and what is wrong.
 pub fn config_failed(err: &anyhow::Error) -> Check {
     Check::fail("config", format!("{err:#}"))
-        .fix("correct that line (llm-repl config init --force rewrites the commented default)")
+        .fix("correct that line, then run llm-repl doctor again")
 }
 
 /// The data dir is writable and the store opens; how many sessions it holds.
@@ -224,5 +224,97 @@ pub async fn sandbox(require: bool) -> Check {
         ),
         (false, _) => Check::warn("sandbox", detail)
             .fix("tools run confined; a newer kernel adds the missing scoping"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::Status;
+
+    #[test]
+    fn a_missing_store_is_probed_without_creating_a_database() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let check = store_blocking(&dir);
+        assert_eq!(check.status, Status::Ok, "{check:?}");
+        assert!(
+            check.detail.ends_with("writable, no sessions yet"),
+            "{check:?}"
+        );
+        assert!(dir.is_dir());
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "probe file left behind"
+        );
+    }
+
+    #[test]
+    fn an_existing_store_is_opened_counted_and_its_lock_text_restored() {
+        let tmp = tempfile::tempdir().unwrap();
+        drop(Store::open(tmp.path()).unwrap());
+        let before = "pid=4242\nexe=/earlier/llm-repl\n";
+        std::fs::write(tmp.path().join(LOCK_FILE), before).unwrap();
+        let check = store_blocking(tmp.path());
+        assert_eq!(check.status, Status::Ok, "{check:?}");
+        assert!(
+            check.detail.contains("store healthy, 0 sessions"),
+            "{check:?}"
+        );
+        let after = std::fs::read_to_string(tmp.path().join(LOCK_FILE)).unwrap();
+        assert_eq!(
+            after, before,
+            "doctor must not leave its pid as a stale owner"
+        );
+    }
+
+    #[test]
+    fn a_store_open_in_this_process_is_fine() {
+        let tmp = tempfile::tempdir().unwrap();
+        let held = Store::open(tmp.path()).unwrap();
+        let check = store_blocking(tmp.path());
+        assert_eq!(check.status, Status::Ok, "{check:?}");
+        assert!(check.detail.ends_with("open in this process"), "{check:?}");
+        drop(held);
+    }
+
+    #[test]
+    fn an_unwritable_data_dir_fails_with_what_to_do() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("a-file");
+        std::fs::write(&file, "not a directory").unwrap();
+        let check = store_blocking(&file.join("data"));
+        assert_eq!(check.status, Status::Fail, "{check:?}");
+        assert!(check.fix.as_deref().unwrap().contains("store.data_dir"));
+    }
+
+    #[tokio::test]
+    async fn python_names_its_path_and_version_or_fails_clearly() {
+        let check = python("/nonexistent/python3", Duration::from_secs(5)).await;
+        assert_eq!(check.status, Status::Fail);
+        assert!(check.detail.contains("/nonexistent/python3"), "{check:?}");
+        if let Some(found) = llm_repl_tools::find_python("") {
+            let check = python("", Duration::from_secs(5)).await;
+            assert_eq!(check.status, Status::Ok, "{check:?}");
+            assert!(check.detail.starts_with(&found.display().to_string()));
+            assert!(check.detail.contains("(Python 3."), "{check:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sandbox_line_follows_the_require_policy() {
+        let support = llm_repl_tools::sandbox_probe();
+        let strict = sandbox(true).await;
+        let lax = sandbox(false).await;
+        assert!(strict.detail.starts_with(&support.summary()));
+        assert_ne!(
+            lax.status,
+            Status::Fail,
+            "require = false never fails: {lax:?}"
+        );
+        if support.missing().is_empty() {
+            assert_eq!(strict.status, Status::Ok);
+        }
     }
 }
