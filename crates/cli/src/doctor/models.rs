@@ -108,7 +108,94 @@ fn parse_ids(body: &[u8]) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
     use super::*;
+
+    /// Serves one canned HTTP answer per connection (`None`: accept and never answer); returns
+    /// the base URL and a channel of the request heads it saw.
+    async fn canned(answer: Option<&'static str>) -> (String, tokio::sync::mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v1", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let _ = tx
+                    .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .await;
+                match answer {
+                    Some(a) => {
+                        let _ = sock.write_all(a.as_bytes()).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+        });
+        (base, rx)
+    }
+
+    fn http(status: &str, body: &str) -> &'static str {
+        let text = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n\r\n{body}",
+            body.len()
+        );
+        Box::leak(text.into_boxed_str())
+    }
+
+    async fn ask(base: &str, key: Option<&str>) -> Result<Probe, Unreachable> {
+        let headers = BTreeMap::from([("x-extra".to_string(), "1".to_string())]);
+        list(
+            base,
+            key,
+            &headers,
+            Duration::from_secs(2),
+            Duration::from_secs(2),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn lists_ids_sending_the_key_and_headers() {
+        let (base, mut seen) = canned(Some(http("200 OK", r#"{"data":[{"id":"m1"}]}"#))).await;
+        let probe = ask(&base, Some("k-123")).await.unwrap();
+        assert!(matches!(probe.listing, Listing::Models(ref ids) if ids == &["m1"]));
+        let head = seen.recv().await.unwrap().to_ascii_lowercase();
+        assert!(head.starts_with("get /v1/models "), "{head}");
+        assert!(head.contains("authorization: bearer k-123"), "{head}");
+        assert!(head.contains("x-extra: 1"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn refusal_and_missing_endpoint_are_told_apart() {
+        let (base, _seen) = canned(Some(http("401 Unauthorized", "{}"))).await;
+        let probe = ask(&base, Some("bad")).await.unwrap();
+        assert!(matches!(probe.listing, Listing::Refused { status: 401 }));
+        let (base, _seen) = canned(Some(http("404 Not Found", "no"))).await;
+        let probe = ask(&base, None).await.unwrap();
+        assert!(matches!(probe.listing, Listing::Unlisted { ref what } if what == "HTTP 404"));
+    }
+
+    #[tokio::test]
+    async fn silence_is_a_timeout_and_no_listener_a_connect_error() {
+        let (base, _seen) = canned(None).await;
+        let headers = BTreeMap::new();
+        let quick = Duration::from_millis(300);
+        let err = list(&base, None, &headers, quick, quick).await.unwrap_err();
+        assert!(matches!(err, Unreachable::Timeout), "{err:?}");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = ask(&format!("http://127.0.0.1:{port}/v1"), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Unreachable::Connect(_)), "{err:?}");
+    }
 
     #[test]
     fn parses_openai_and_bare_lists() {

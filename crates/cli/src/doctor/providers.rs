@@ -134,16 +134,20 @@ async fn check_one(name: &str, config: &Config, active: bool, timeout: Duration)
     };
     let var = resolved.api_key_env.clone();
     let key = key_value(&resolved);
-    let mut checks = Vec::new();
-    // The key line; a refusal found later replaces it.
-    let key_index = checks.len();
-    checks.push(match (&key, var.is_empty()) {
+    // The key line comes first; a refusal found later replaces it.
+    let mut checks = vec![match (&key, var.is_empty()) {
         (_, true) => Check::ok(line("key"), "none needed (no api_key_env configured)"),
         (Some(_), false) => Check::ok(line("key"), format!("{var} is set")),
         (None, false) => Check::fail(line("key"), format!("{var} is not set")).fix(format!(
             "export {var}=..., or choose another provider with --provider (mock works offline)"
         )),
-    });
+    }];
+    // Only a key that was sent (or a keyless entry) can be refused; a missing one says so.
+    let mark_refused = |checks: &mut Vec<Check>, how: &str| {
+        if checks[0].status == Status::Ok {
+            checks[0] = refused(line("key"), &var, how, name);
+        }
+    };
     let base = resolved.base_url.trim_end_matches('/').to_string();
     let connect = Duration::from_secs(config.reliability.connect_timeout_secs.max(1));
     let probe = models::list(&base, key.as_deref(), &resolved.headers, connect, timeout).await;
@@ -178,8 +182,7 @@ async fn check_one(name: &str, config: &Config, active: bool, timeout: Duration)
     match probe.listing {
         Listing::Models(ids) => checks.push(model_line(line("model"), &model, &ids, name)),
         Listing::Refused { status } => {
-            let how = format!("HTTP {status} on /models");
-            checks[key_index] = refused(line("key"), &var, &how, name);
+            mark_refused(&mut checks, &format!("HTTP {status} on /models"));
         }
         Listing::Unlisted { what } => checks.push(
             Check::warn(
@@ -196,7 +199,7 @@ async fn check_one(name: &str, config: &Config, active: bool, timeout: Duration)
         heartbeat_line(&resolved, config, &model, timeout, &line("heartbeat")).await;
     checks.push(beat);
     if key_refused {
-        checks[key_index] = refused(line("key"), &var, "on the heartbeat", name);
+        mark_refused(&mut checks, "on the heartbeat");
     }
     tag(checks, name)
 }
