@@ -4,6 +4,7 @@
 //! contain loop logic, provider protocol or rendering beyond the plain-text `exec` output.
 
 mod config_cmd;
+mod doctor;
 mod exec;
 mod logging;
 mod paths;
@@ -74,6 +75,9 @@ python\"\n  llm-repl exec --json \"list the files here\" | jq .event\n  echo \"s
 llm-repl exec -"
     )]
     Exec(ExecArgs),
+    /// Check config, store, python, sandbox and every provider (key, reachable, model,
+    /// heartbeat). Exit code 1 when something required fails.
+    Doctor(doctor::DoctorArgs),
     /// Show, locate or create the config file.
     Config {
         #[command(subcommand)]
@@ -147,6 +151,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Doctor(args)) => doctor::run(&cli.global, args),
         Some(Command::Exec(args)) => {
             let settings = settings::Settings::load(&cli.global)?;
             let _log = logging::init(&settings);
