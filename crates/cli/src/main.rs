@@ -7,7 +7,9 @@ mod config_cmd;
 mod exec;
 mod logging;
 mod paths;
+mod sessions_cmd;
 mod settings;
+mod stats_cmd;
 mod tui_cmd;
 mod wiring;
 
@@ -29,6 +31,10 @@ pub struct Global {
     /// Config file to use instead of the default one (see `llm-repl config path`).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Data directory (the session store) instead of the config's or the platform's default:
+    /// another profile, or a second store beside one in use.
+    #[arg(long, global = true, value_name = "DIR", env = "LLM_REPL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Parser)]
@@ -62,6 +68,12 @@ llm-repl exec -"
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Browse, search, export, import and delete stored sessions.
+    #[command(after_help = sessions_cmd::AFTER_HELP)]
+    Sessions(sessions_cmd::SessionsArgs),
+    /// Cost and tokens over a period: by day, model, provider, session; savings suggestions.
+    #[command(after_help = stats_cmd::AFTER_HELP)]
+    Stats(stats_cmd::StatsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +147,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _log = logging::init(&settings);
             exec::run(settings, args)
         }
+        Some(Command::Sessions(args)) => {
+            sessions_cmd::run(&settings::Settings::load(&cli.global)?, args)
+        }
+        Some(Command::Stats(args)) => stats_cmd::run(&settings::Settings::load(&cli.global)?, args),
         None => {
             let settings = settings::Settings::load(&cli.global)?;
             let _log = logging::init(&settings);

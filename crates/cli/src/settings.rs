@@ -35,6 +35,9 @@ impl Settings {
                 }
             }
         };
+        if let Some(dir) = &global.data_dir {
+            config.store.data_dir = dir.to_string_lossy().into_owned();
+        }
         if let Some(model) = global.model.as_ref().filter(|m| !m.trim().is_empty()) {
             config.model = model.trim().to_string();
         }
@@ -57,8 +60,8 @@ impl Settings {
             .with_context(|| format!("tools.workdir {} does not exist", dir.display()))
     }
 
-    /// Where the database lives.
-    #[allow(dead_code)] // used once the store is wired in
+    /// Where the database lives: `--data-dir`, else the config's `store.data_dir`, else the
+    /// platform's data directory.
     pub fn data_dir(&self) -> PathBuf {
         if self.config.store.data_dir.is_empty() {
             paths::data_dir()
