@@ -150,7 +150,7 @@ pub fn report(data_dir: &Path, args: &StatsArgs) -> anyhow::Result<String> {
     };
     let table = PriceTable::builtin();
     let period = if from == to {
-        format!("day {}", format_day(to))
+        format!("last day ({}, UTC)", format_day(to))
     } else {
         format!(
             "last {} days ({} to {}, UTC)",

@@ -84,8 +84,8 @@ pub fn open(data_dir: &Path, access: Access) -> anyhow::Result<Option<Opened>> {
             };
             if access == Access::Write {
                 anyhow::bail!(
-                    "the store in {} is in use by {who}: {holder}; close it first (or use \
-                     --data-dir for another store); nothing was changed",
+                    "the store in {} is in use by another llm-repl ({holder}); close it first \
+                     (or use --data-dir for another store); nothing was changed",
                     data_dir.display()
                 );
             }
