@@ -446,3 +446,54 @@ fn without_data_dir_the_platform_data_directory_is_used() {
     assert_eq!(stdout(&o), "No sessions yet.\n");
     assert!(!empty.data().exists());
 }
+
+/// A pseudo-terminal pair: the master (to type into) and the slave (a child's stdin).
+fn pty() -> (std::fs::File, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors into the out-parameters; the rest may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are fresh and owned by nobody else.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    }
+}
+
+#[test]
+fn rm_on_a_terminal_asks_and_deletes_only_on_yes() {
+    use std::io::Write;
+    let home = populated();
+    for (answer, deleted) in [("n\n", false), ("\n", false), ("y\n", true)] {
+        let (mut master, slave) = pty();
+        master.write_all(answer.as_bytes()).unwrap();
+        let mut cmd = home.bare();
+        cmd.arg("--data-dir")
+            .arg(home.data())
+            .args(["sessions", "rm", "0193bb"])
+            .stdin(Stdio::from(slave));
+        let o = run_bounded(cmd);
+        drop(master);
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "Delete session {C} \"Unrelated chat\" (1 message)? [y/N]"
+            )),
+            "{err}"
+        );
+        assert_eq!(code(&o), if deleted { 0 } else { 1 }, "{answer:?}: {err}");
+        let show = home.sessions(&["show", C]);
+        assert_eq!(code(&show), if deleted { 2 } else { 0 }, "{answer:?}");
+    }
+}

@@ -246,10 +246,11 @@ fn confirm(rec: &SessionRecord) -> anyhow::Result<bool> {
         );
     }
     eprint!(
-        "Delete session {} \"{}\" ({} messages)? [y/N] ",
+        "Delete session {} \"{}\" ({} message{})? [y/N] ",
         rec.id,
         rec.title.trim(),
-        rec.messages
+        rec.messages,
+        if rec.messages == 1 { "" } else { "s" }
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
