@@ -116,7 +116,7 @@ fn dispatch(dir: &Path, args: SessionsArgs) -> anyhow::Result<()> {
 }
 
 /// Writes `text` to stdout; a closed pipe (`| head`) is not an error worth a message.
-fn out(text: &str) -> anyhow::Result<()> {
+pub(crate) fn out(text: &str) -> anyhow::Result<()> {
     let mut o = std::io::stdout().lock();
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("cannot write"),

@@ -14,7 +14,7 @@ use llm_repl_core::pricing::{PriceTable, format_usd};
 use llm_repl_store::{Store, format_day};
 use serde_json::{Value, json};
 
-use crate::sessions_cmd::{Access, open, report_error};
+use crate::sessions_cmd::{Access, open, out, report_error};
 use crate::settings::Settings;
 
 pub const AFTER_HELP: &str = "Days are UTC days. Costs of models without a known price are \
@@ -71,7 +71,7 @@ impl By {
 pub fn run(settings: &Settings, args: StatsArgs) -> anyhow::Result<ExitCode> {
     match report(&settings.data_dir(), &args) {
         Ok(text) => {
-            print!("{text}");
+            out(&text)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => Ok(report_error(&err)),

@@ -156,7 +156,7 @@ fn run(o: &Opts) -> Result<(), Box<dyn std::error::Error>> {
             context_window: table.context_window(provider, model),
         })?;
         let day = today - rng.next(o.days);
-        let at = day * DAY_MS + rng.next(DAY_MS);
+        let at = (day * DAY_MS + rng.next(DAY_MS)).min(now_ms());
         let (msgs, runs) = session_messages(&mut rng, o.messages, s);
         for chunk in msgs.chunks(256) {
             store.append_messages_at(&id, chunk, at)?;
