@@ -194,6 +194,8 @@ fn populate(dir: &Path) {
     store
         .append_messages_at(C, &[Message::user("hello there")], T0 + 3000)
         .unwrap();
+    // A turn left running: the next open of the store marks it interrupted by a crash.
+    store.begin_turn(C, 7).unwrap();
 }
 
 /// `Store::open`, retried for a few seconds while the lock is held by this very process: a child
@@ -279,6 +281,11 @@ fn show_by_prefix_prints_the_transcript_with_tool_output() {
     let o = home.sessions(&["show", "0193bb"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("Unrelated chat"));
+    assert!(
+        stdout(&o).contains("!! turn 7 was interrupted before any message was stored"),
+        "{}",
+        stdout(&o)
+    );
 
     let v = json(&home.sessions(&["show", "0193bb", "--json"]));
     assert_eq!(v["session"]["id"], C);
