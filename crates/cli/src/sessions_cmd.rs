@@ -48,7 +48,10 @@ pub enum Action {
         offset: usize,
     },
     /// A session's transcript: messages, tool calls and their outputs.
-    Show { id: String },
+    Show {
+        /// Session id, or a unique prefix of it.
+        id: String,
+    },
     /// Full-text search over every message and tool output, best matches first.
     Search {
         /// Words that must all occur.
@@ -59,7 +62,9 @@ pub enum Action {
     },
     /// Write a session as Markdown (readable) or JSON (every record, re-importable).
     Export {
+        /// Session id, or a unique prefix of it.
         id: String,
+        /// `md`: a readable transcript; `json`: every record (what `import` reads).
         #[arg(long, value_enum, default_value_t = Format::Md)]
         format: Format,
         /// Write to FILE instead of standard output.
@@ -67,9 +72,13 @@ pub enum Action {
         output: Option<PathBuf>,
     },
     /// Import a session from a JSON export (`-` reads standard input).
-    Import { file: PathBuf },
+    Import {
+        /// A file written by `export --format json`, or `-` for standard input.
+        file: PathBuf,
+    },
     /// Delete a session and everything of it.
     Rm {
+        /// Session id, or a unique prefix of it.
         id: String,
         /// Do not ask for confirmation (required when standard input is not a terminal).
         #[arg(long, short = 'y')]
