@@ -377,8 +377,13 @@ fn export_md_and_json_then_rm_and_import_round_trip() {
         "{}",
         stdout(&o)
     );
-    // Importing again: the session exists.
-    let o = home.sessions(&["import", file.to_str().unwrap()]);
+    // Importing again (from standard input): the session exists.
+    let mut cmd = home.bare();
+    cmd.arg("--data-dir")
+        .arg(home.data())
+        .args(["sessions", "import", "-"])
+        .stdin(std::fs::File::open(&file).unwrap());
+    let o = run_bounded(cmd);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
 
