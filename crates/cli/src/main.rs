@@ -8,7 +8,9 @@ mod doctor;
 mod exec;
 mod logging;
 mod paths;
+mod sessions_cmd;
 mod settings;
+mod stats_cmd;
 mod tui_cmd;
 mod wiring;
 
@@ -83,6 +85,12 @@ llm-repl exec -"
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Browse, search, export, import and delete stored sessions.
+    #[command(after_help = sessions_cmd::AFTER_HELP)]
+    Sessions(sessions_cmd::SessionsArgs),
+    /// Cost and tokens over a period: by day, model, provider, session; savings suggestions.
+    #[command(after_help = stats_cmd::AFTER_HELP)]
+    Stats(stats_cmd::StatsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +165,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _log = logging::init(&settings);
             exec::run(settings, args)
         }
+        Some(Command::Sessions(args)) => {
+            sessions_cmd::run(&settings::Settings::load(&cli.global)?, args)
+        }
+        Some(Command::Stats(args)) => stats_cmd::run(&settings::Settings::load(&cli.global)?, args),
         None => {
             let settings = settings::Settings::load(&cli.global)?;
             let _log = logging::init(&settings);

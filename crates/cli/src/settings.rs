@@ -18,8 +18,6 @@ pub struct Settings {
     pub source: Option<PathBuf>,
     /// The chosen provider's name.
     pub provider: String,
-    /// `--data-dir`, overriding the config's `store.data_dir`.
-    pub data_dir_override: Option<PathBuf>,
     /// `--resume ID`.
     pub resume: Option<String>,
     /// `--continue`.
@@ -43,6 +41,9 @@ impl Settings {
                 }
             }
         };
+        if let Some(dir) = &global.data_dir {
+            config.store.data_dir = dir.to_string_lossy().into_owned();
+        }
         if let Some(model) = global.model.as_ref().filter(|m| !m.trim().is_empty()) {
             config.model = model.trim().to_string();
         }
@@ -51,7 +52,6 @@ impl Settings {
             config,
             source,
             provider,
-            data_dir_override: global.data_dir.clone(),
             resume: global.resume.clone(),
             continue_last: global.continue_last,
             no_store: global.no_store,
@@ -71,9 +71,6 @@ impl Settings {
 
     /// Where the database lives: `--data-dir`, else the config's, else the platform's.
     pub fn data_dir(&self) -> PathBuf {
-        if let Some(dir) = &self.data_dir_override {
-            return dir.clone();
-        }
         if self.config.store.data_dir.is_empty() {
             paths::data_dir()
         } else {
