@@ -181,6 +181,9 @@ async fn all_checks(global: &Global, timeout: Duration) -> Vec<Check> {
             config,
             source: None,
             provider,
+            resume: None,
+            continue_last: false,
+            no_store: false,
         }
     };
     let loaded = settings.is_some();
