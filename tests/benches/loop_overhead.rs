@@ -67,8 +67,10 @@ fn main() {
         .expect("provider");
         let mut tools = ToolRegistry::new();
         tools.register(Arc::new(Echo));
-        let mut config = Config::default();
-        config.max_steps = 50;
+        let config = Config {
+            max_steps: 50,
+            ..Config::default()
+        };
         let mut handle = Agent::spawn(AgentDeps {
             config,
             provider: Arc::new(provider),

@@ -1,4 +1,5 @@
 //! The real `llm-repl exec` binary against the fake server (and offline with the mock).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support code: a failure is a test failure
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -177,14 +177,7 @@ async fn all_checks(global: &Global, timeout: Duration) -> Vec<Check> {
     let fallback = || {
         let config = Config::default();
         let provider = llm_repl_providers::choose(global.provider.as_deref(), &config, &env);
-        Settings {
-            config,
-            source: None,
-            provider,
-            resume: None,
-            continue_last: false,
-            no_store: false,
-        }
+        Settings::with_config(config, provider)
     };
     let loaded = settings.is_some();
     let settings = settings.unwrap_or_else(fallback);
@@ -219,11 +212,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.store.data_dir = tmp.path().join("data").display().to_string();
-        let settings = Settings {
-            config,
-            source: None,
-            provider: "mock".into(),
-        };
+        let settings = Settings::with_config(config, "mock".into());
         let checks = quick_checks(&settings).await;
         let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["config", "data dir", "python", "sandbox"]);

@@ -39,7 +39,7 @@ pub fn run(mut settings: Settings, args: ExecArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn drive(settings: Settings, prompt: String, json: bool) -> anyhow::Result<ExitCode> {
-    let deps = wiring::agent_deps(&settings, false)?;
+    let deps = wiring::agent_deps(&settings, false, Vec::new())?;
     let mut handle = Agent::spawn(deps);
     handle
         .ops

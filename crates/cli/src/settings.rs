@@ -58,6 +58,18 @@ impl Settings {
         })
     }
 
+    /// Settings from a config already in hand (no file, no flags).
+    pub fn with_config(config: Config, provider: String) -> Self {
+        Self {
+            config,
+            source: None,
+            provider,
+            resume: None,
+            continue_last: false,
+            no_store: false,
+        }
+    }
+
     /// The directory tools are confined to.
     pub fn workdir(&self) -> anyhow::Result<PathBuf> {
         let dir = if self.config.tools.workdir.is_empty() {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use llm_repl_core::Agent;
+use llm_repl_protocol::NoticeLevel;
 use llm_repl_tui::{SlashInfo, TuiOptions};
 
 use crate::settings::Settings;
@@ -23,7 +24,24 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let deps = wiring::agent_deps(&settings, true)?;
+        // The start-up check (no network): anything not ok is shown as a notice.
+        let notices = crate::doctor::quick_checks(&settings)
+            .await
+            .into_iter()
+            .filter_map(|c| {
+                let level = match c.status {
+                    crate::doctor::Status::Ok => return None,
+                    crate::doctor::Status::Warn => NoticeLevel::Warn,
+                    crate::doctor::Status::Fail => NoticeLevel::Error,
+                };
+                let fix = c.fix.map(|f| format!(" ({f})")).unwrap_or_default();
+                Some((
+                    level,
+                    format!("start-up check: {}: {}{fix}", c.name, c.detail),
+                ))
+            })
+            .collect();
+        let deps = wiring::agent_deps(&settings, true, notices)?;
         let mock = deps.provider.is_mock();
         let handle = Agent::spawn(deps);
         let ui = &settings.config.ui;

@@ -19,9 +19,16 @@ type SideTx = mpsc::UnboundedSender<(NoticeLevel, String)>;
 /// Builds everything the agent needs. Nothing expensive happens here: the HTTP client, the
 /// interpreter and token encoders are all created on first use. The store is opened (and
 /// locked) here, so a second instance on the same data directory stops with a clear message.
-pub fn agent_deps(settings: &Settings, interactive: bool) -> anyhow::Result<AgentDeps> {
+pub fn agent_deps(
+    settings: &Settings,
+    interactive: bool,
+    startup_notices: Vec<(NoticeLevel, String)>,
+) -> anyhow::Result<AgentDeps> {
     let config = &settings.config;
     let (side_tx, side_rx) = mpsc::unbounded_channel();
+    for notice in startup_notices {
+        let _ = side_tx.send(notice);
+    }
     let resolved = llm_repl_providers::resolve(&settings.provider, config, &env)
         .map_err(anyhow::Error::msg)?;
     let provider = build_provider(&settings.provider, config, &side_tx)?;

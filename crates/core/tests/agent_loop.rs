@@ -1,4 +1,5 @@
 //! The loop against a scripted provider and in-process tools: no network, no processes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support code: a failure is a test failure
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -286,8 +287,10 @@ async fn unknown_tool_and_broken_json_become_observations() {
 
 #[tokio::test]
 async fn max_steps_stops_the_loop() {
-    let mut config = Config::default();
-    config.max_steps = 2;
+    let config = Config {
+        max_steps: 2,
+        ..Config::default()
+    };
     let (mut h, provider) = start(
         vec![
             call("c1", "echo", r#"{"text":"a"}"#),

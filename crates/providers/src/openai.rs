@@ -65,14 +65,13 @@ impl OpenAiProvider {
                 settings.name, settings.base_url
             ));
         }
-        if let Some(key) = &settings.api_key {
-            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(format!(
-                    "provider {}: the key in {} is empty or contains spaces or control \
-                     characters",
-                    settings.name, settings.api_key_env
-                ));
-            }
+        if let Some(key) = &settings.api_key
+            && (key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(format!(
+                "provider {}: the key in {} is empty or contains spaces or control characters",
+                settings.name, settings.api_key_env
+            ));
         }
         for (name, value) in &settings.headers {
             reqwest::header::HeaderName::from_bytes(name.as_bytes())

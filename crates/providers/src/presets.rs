@@ -147,10 +147,8 @@ pub fn choose(explicit: Option<&str>, config: &Config, env: Env<'_>) -> String {
     }
     let has_key = |r: &Resolved| r.api_key_env.is_empty() || env(&r.api_key_env).is_some();
     for name in config.providers.keys() {
-        if let Ok(r) = resolve(name, config, env) {
-            if has_key(&r) {
-                return name.clone();
-            }
+        if resolve(name, config, env).is_ok_and(|r| has_key(&r)) {
+            return name.clone();
         }
     }
     for name in ["openai", "groq", "openrouter"] {
