@@ -72,8 +72,8 @@ pub(crate) struct Trees {
     pub usage: sled::Tree,
     pub usage_by_session: sled::Tree,
     pub audit: sled::Tree,
-    pub postings: sled::Tree,
-    pub terms: sled::Tree,
+    pub seg: sled::Tree,
+    pub segs: sled::Tree,
     pub docs: sled::Tree,
     pub pending_deletes: sled::Tree,
 }
@@ -91,8 +91,8 @@ impl Trees {
             usage: db.open_tree("usage")?,
             usage_by_session: db.open_tree("usage_by_session")?,
             audit: db.open_tree("audit")?,
-            postings: db.open_tree("fts_postings")?,
-            terms: db.open_tree("fts_terms")?,
+            seg: db.open_tree("fts_seg")?,
+            segs: db.open_tree("fts_segs")?,
             docs: db.open_tree("fts_docs")?,
             pending_deletes: db.open_tree("pending_deletes")?,
         })
@@ -116,6 +116,8 @@ pub(crate) struct Inner {
     pub sync_writes: AtomicBool,
     pub utc_offset_secs: AtomicI32,
     pub report: OpenReport,
+    /// Serialises index merges and posting removals.
+    pub merge_lock: std::sync::Mutex<()>,
     _lock: lock::DirLock,
 }
 
@@ -192,11 +194,13 @@ impl Store {
             sync_writes: AtomicBool::new(true),
             utc_offset_secs: AtomicI32::new(0),
             report: OpenReport::default(),
+            merge_lock: std::sync::Mutex::new(()),
             _lock: lock,
         };
         if !read_only {
             report.finished_deletes = sessions::finish_pending_deletes(&inner)?;
             report.interrupted_turns = messages::close_crashed_turns(&inner)?;
+            index::maybe_merge(&inner)?;
             inner.db.flush()?;
         }
         inner.report = report;

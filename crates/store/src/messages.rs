@@ -67,6 +67,8 @@ impl Store {
         let trees = append_trees(self.t());
         let seqs = trees[..].transaction(|tx| append_tx(tx, session, &items))?;
         self.sync()?;
+        // After the durable point: a merge only reorganises the index.
+        crate::index::maybe_merge(&self.inner)?;
         Ok(seqs)
     }
 

@@ -1,6 +1,7 @@
 //! Session metadata: create, rename, tag, list newest-first through the updated-time index,
 //! delete (everything of a session, resumable after a crash).
 
+use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,7 +10,7 @@ use sled::Transactional;
 use sled::transaction::{TransactionalTree, abort};
 
 use crate::error::{Result, StoreError};
-use crate::index::{Deltas, IndexTx, TxResult, ab, bump};
+use crate::index::{self, TxResult, ab, bump};
 use crate::records::{self, MessageRecord, RECORD_VERSION, SessionRecord};
 use crate::{Inner, Store, keys, meta, text, time};
 
@@ -191,30 +192,36 @@ impl Store {
     }
 }
 
-/// Removes every record of a session whose metadata is already gone. Idempotent.
+/// Removes every record of a session whose metadata is already gone. Idempotent: index postings
+/// go first (while the messages still say which), then the messages with their index entries.
 fn purge(inner: &Inner, id: &str) -> Result<()> {
     let t = &inner.t;
     let prefix = keys::sess_prefix(id);
+    let mut docs: Vec<(sled::IVec, u64, i64)> = Vec::new();
+    let mut docids = HashSet::new();
+    let mut terms = BTreeSet::new();
     for kv in t.messages.scan_prefix(&prefix) {
         let (k, v) = kv?;
         let rec: MessageRecord = records::decode("messages", &v)?;
-        let body = text::message_text(&rec.message);
-        (&t.messages, &t.postings, &t.terms, &t.docs, &t.meta).transaction(
-            |(m, postings, terms, docs, meta_t)| {
-                if m.remove(&k)?.is_none() {
-                    return Ok(());
+        let (counts, len) = text::term_counts(&text::message_text(&rec.message));
+        terms.extend(counts.into_keys());
+        docids.insert(rec.docid);
+        docs.push((k, rec.docid, i64::from(len)));
+    }
+    index::remove_postings(inner, &docids, &terms)?;
+    for chunk in docs.chunks(1024) {
+        (&t.messages, &t.docs, &t.meta).transaction(|(m, d, meta_t)| {
+            let (mut n, mut len) = (0i64, 0i64);
+            for (k, docid, l) in chunk {
+                m.remove(k)?;
+                if d.remove(&docid.to_be_bytes()[..])?.is_some() {
+                    n += 1;
+                    len += l;
                 }
-                let ix = IndexTx {
-                    postings,
-                    terms,
-                    docs,
-                    meta: meta_t,
-                };
-                let mut d = Deltas::default();
-                ix.remove(&mut d, rec.docid, &body)?;
-                ix.apply(&d)
-            },
-        )?;
+            }
+            bump(meta_t, meta::DOCS, -n)?;
+            bump(meta_t, meta::DOC_LEN, -len)
+        })?;
     }
     for kv in t.usage_by_session.scan_prefix(&prefix) {
         let (k, v) = kv?;
