@@ -175,3 +175,52 @@ fn session_ids_sort_by_creation_and_are_unique() {
     assert_eq!(a.len(), 21);
     assert!(a[..13] <= b[..13]);
 }
+
+#[test]
+fn store_is_shared_across_threads_and_concurrent_appends_get_distinct_seqs() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<llm_repl_store::Store>();
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_session(&info("c", "concurrent")).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|i| {
+                        s.append_message("c", &Message::user(format!("t{t} i{i}")))
+                            .unwrap()
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..100).collect::<Vec<u64>>());
+    let l = s.load_session("c").unwrap();
+    assert_eq!(l.session.messages, 100);
+    assert_eq!(s.search("i7", 100).unwrap().len(), 4);
+}
+
+#[test]
+fn read_only_snapshot_refuses_writes_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_session(&info("x", "t")).unwrap();
+    s.append_message("x", &Message::user("snapshot me"))
+        .unwrap();
+    let snap = llm_repl_store::Store::open_snapshot(dir.path(), &scratch.path().join("s")).unwrap();
+    assert!(snap.is_read_only());
+    assert_eq!(snap.search("snapshot", 5).unwrap().len(), 1);
+    let e = snap.rename_session("x", "y").unwrap_err();
+    assert!(e.to_string().contains("read-only"));
+    assert!(snap.audit("k", serde_json::json!({})).is_err());
+    // The owner keeps writing.
+    s.append_message("x", &Message::user("more")).unwrap();
+}
