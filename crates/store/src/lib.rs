@@ -8,6 +8,19 @@
 //!
 //! One process owns a data directory ([`Store::open`] refuses a second one with a message naming
 //! the owner); others can browse a copy with [`Store::open_snapshot`].
+//!
+//! How the agent uses it, in order:
+//! ```text
+//! let store = Store::open(dir)?;                       // report: store.open_report()
+//! store.create_session(&info)?;                        // or store.load_session(id)? to resume
+//! store.begin_turn(id, turn)?;
+//! store.append_message(id, &Message::user(prompt))?;   // durable, then emit the Event
+//! store.record_tool_run(id, &run_started)?; ... store.record_tool_run(id, &run_finished)?;
+//! store.record_usage(id, model, provider, &usage, cost, now_ms())?;
+//! store.end_turn(id, turn, FinishReason::Completed)?;
+//! ```
+//! A turn left open (the process died) is closed as `Interrupted` with `crashed = true` by the
+//! next [`Store::open`].
 
 mod append;
 mod error;
@@ -37,7 +50,7 @@ pub use records::{
     AuditRecord, MessageRecord, RECORD_VERSION, SessionRecord, ToolRunRecord, TurnRecord,
     UsageRecord,
 };
-pub use sessions::new_session_id;
+pub use sessions::{new_session_id, title_from_prompt};
 pub use time::{day_of, format_day, format_utc, now_ms};
 pub use usage::{ModelUsage, UsageTotals};
 

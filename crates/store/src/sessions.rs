@@ -23,6 +23,42 @@ pub fn new_session_id() -> SessionId {
     format!("{:013x}{:08x}", time::now_ms(), h.finish() as u32)
 }
 
+/// A session title from its first prompt: the first non-empty line, whitespace collapsed, cut at
+/// a word boundary to at most 60 characters (with `…` when cut).
+pub fn title_from_prompt(prompt: &str) -> String {
+    const MAX: usize = 60;
+    let line = prompt.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let full = words.join(" ");
+    if full.chars().count() <= MAX {
+        return if full.is_empty() {
+            "Untitled".to_string()
+        } else {
+            full
+        };
+    }
+    let mut out = String::new();
+    for w in words {
+        let add = if out.is_empty() {
+            w.chars().count()
+        } else {
+            w.chars().count() + 1
+        };
+        if out.chars().count() + add > MAX - 1 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    if out.is_empty() {
+        out = full.chars().take(MAX - 1).collect();
+    }
+    out.push('…');
+    out
+}
+
 /// Writes a session record and keeps the updated-time index in step.
 pub(crate) fn put_session(
     sessions: &TransactionalTree,
@@ -250,4 +286,19 @@ pub(crate) fn finish_pending_deletes(inner: &Inner) -> Result<usize> {
         purge(inner, id)?;
     }
     Ok(ids.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_from_prompt;
+
+    #[test]
+    fn titles_from_prompts() {
+        assert_eq!(title_from_prompt("\n  plot   sin(x)\nmore"), "plot sin(x)");
+        assert_eq!(title_from_prompt("   "), "Untitled");
+        let long = "word ".repeat(30);
+        let t = title_from_prompt(&long);
+        assert!(t.ends_with('…') && t.chars().count() <= 60, "{t}");
+        assert_eq!(title_from_prompt(&"x".repeat(100)).chars().count(), 60);
+    }
 }
