@@ -176,16 +176,37 @@ impl Store {
     }
 
     /// One page of sessions, most recently updated first, and the total number of sessions.
-    /// Walks the updated-time index from its end: cost grows with `offset + limit`, not with the
-    /// number of sessions.
+    /// Walks the updated-time index from whichever end is nearer the page: cost grows with the
+    /// distance of the page from an end, never with a scan of session records.
     pub fn list_sessions(
         &self,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<SessionSummary>, usize)> {
-        let mut out = Vec::with_capacity(limit.min(1000));
-        for kv in self.t().by_updated.iter().rev().skip(offset).take(limit) {
-            let (k, _) = kv?;
+        let total = self.session_count()?;
+        let tree = &self.t().by_updated;
+        let page: Vec<sled::IVec> = if offset > total / 2 {
+            // Near the oldest end: walk forward from there, then reverse.
+            let end = total.saturating_sub(offset);
+            let start = end.saturating_sub(limit);
+            let mut v = tree
+                .iter()
+                .keys()
+                .skip(start)
+                .take(end - start)
+                .collect::<Result<Vec<_>, _>>()?;
+            v.reverse();
+            v
+        } else {
+            tree.iter()
+                .keys()
+                .rev()
+                .skip(offset)
+                .take(limit)
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let mut out = Vec::with_capacity(page.len());
+        for k in page {
             let Some(id) = keys::updated_id(&k) else {
                 continue;
             };
@@ -193,7 +214,7 @@ impl Store {
                 out.push(r.summary());
             }
         }
-        Ok((out, self.session_count()?))
+        Ok((out, total))
     }
 
     /// The most recently updated session (for `--continue`).

@@ -224,3 +224,29 @@ fn read_only_snapshot_refuses_writes_in_process() {
     // The owner keeps writing.
     s.append_message("x", &Message::user("more")).unwrap();
 }
+
+#[test]
+fn every_page_from_either_end_matches_the_full_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.set_sync_writes(false);
+    let future = llm_repl_store::now_ms() + 1_000_000;
+    for i in 0..23u64 {
+        let id = format!("p{i:02}");
+        s.create_session(&info(&id, "t")).unwrap();
+        // Strictly increasing updated times, in a scrambled id order.
+        let at = future + (i * 7 % 23) * 1000;
+        s.append_messages_at(&id, &[Message::user("x")], at)
+            .unwrap();
+    }
+    let (all, total) = s.list_sessions(0, 1000).unwrap();
+    assert_eq!((all.len(), total), (23, 23));
+    assert!(all.windows(2).all(|w| w[0].updated_ms > w[1].updated_ms));
+    for offset in 0..25 {
+        for limit in [1, 5, 23] {
+            let (page, _) = s.list_sessions(offset, limit).unwrap();
+            let want: Vec<_> = all.iter().skip(offset).take(limit).cloned().collect();
+            assert_eq!(page, want, "offset {offset} limit {limit}");
+        }
+    }
+}
