@@ -2,13 +2,13 @@
 //!
 //! Why segments: keying postings by `term, docid` scatters every message's ~30 postings over
 //! the whole tree, and sled then rewrites ~30 pages per message (measured: 900 messages/s and
-//! ~15 KB of disk per message). Instead each append transaction writes one *segment*: for every
-//! term of its messages one key `seg(be64) term` whose value is the posting list. A segment's
-//! keys are contiguous, so a write is sequential. Small segments are merged (8 of one level into
+//! ~15 KB of disk per message). Instead each append transaction writes one *segment*: the posting
+//! lists of its messages' terms, packed into a few pages under contiguous keys, so a write is
+//! sequential and touches few keys. Small segments are merged (8 of one level into
 //! one of the next; levels by document count: <8, <64, <512, <4096, top) so a query reads a
 //! bounded number of segments: about `8 * 4 + docs / 4096` at worst, typically far fewer.
 //!
-//! Layout: `fts_seg` maps `seg term` to a posting list; `fts_segs` maps `seg` to [`SegMeta`];
+//! Layout: `fts_seg` holds each segment's posting lists in pages (see `pages.rs`); `fts_segs` maps `seg` to [`SegMeta`];
 //! `fts_docs` maps a docid to `(session, seq)`, and a docid missing there is deleted; meta holds
 //! the document count and total length for BM25. Docids come from sled's monotonic id generator
 //! (newer message, larger docid). Segments are written in the same transaction as the messages,
@@ -21,7 +21,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use crate::error::{Result, StoreError};
-use crate::{Inner, Trees, keys, meta, text};
+use crate::{Inner, Trees, keys, meta, pages, text};
 
 pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -149,14 +149,6 @@ pub(crate) fn decode_list(b: &[u8]) -> Vec<Posting> {
     out
 }
 
-/// `seg(be64) term`.
-pub(crate) fn seg_key(seg: u64, term: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(8 + term.len());
-    k.extend_from_slice(&seg.to_be_bytes());
-    k.extend_from_slice(term.as_bytes());
-    k
-}
-
 fn encode_meta(m: &SegMeta) -> Vec<u8> {
     serde_json::to_vec(m).unwrap_or_default()
 }
@@ -217,9 +209,12 @@ impl IndexTx<'_> {
             total_len += i64::from(len);
         }
         let seg = self.segs.generate_id()?;
-        for (term, list) in &lists {
-            self.seg.insert(seg_key(seg, term), encode_list(list))?;
-        }
+        let encoded: Vec<(&str, Vec<u8>)> = lists
+            .iter()
+            .map(|(term, list)| (term.as_str(), encode_list(list)))
+            .collect();
+        let built = pages::build(seg, encoded.iter().map(|(t, l)| (*t, l.as_slice())));
+        pages::write(self.seg, &built)?;
         let m = SegMeta {
             level: level_of(docs.len() as u64),
             docs: docs.len() as u64,
@@ -256,29 +251,28 @@ pub(crate) fn maybe_merge(inner: &Inner) -> Result<()> {
 }
 
 fn merge(t: &Trees, group: &[(u64, SegMeta)]) -> Result<()> {
-    let mut lists: BTreeMap<Vec<u8>, Vec<Posting>> = BTreeMap::new();
+    let mut lists: BTreeMap<String, Vec<Posting>> = BTreeMap::new();
     let mut old_keys = Vec::new();
     for (seg, _) in group {
         for kv in t.seg.scan_prefix(seg.to_be_bytes()) {
-            let (k, v) = kv?;
-            lists
-                .entry(k.get(8..).unwrap_or_default().to_vec())
-                .or_default()
-                .extend(decode_list(&v));
+            let (k, page) = kv?;
+            for (term, list) in pages::parse(&page) {
+                lists
+                    .entry(term.to_string())
+                    .or_default()
+                    .extend(decode_list(list));
+            }
             old_keys.push(k);
         }
     }
+    let docs = group.iter().map(|(_, m)| m.docs).sum();
     let m = SegMeta {
-        level: 0,
-        docs: group.iter().map(|(_, m)| m.docs).sum(),
+        level: level_of(docs).max(group.first().map_or(0, |(_, g)| g.level + 1)),
+        docs,
         min_docid: group.iter().map(|(_, m)| m.min_docid).min().unwrap_or(0),
         max_docid: group.iter().map(|(_, m)| m.max_docid).max().unwrap_or(0),
     };
-    let m = SegMeta {
-        level: level_of(m.docs).max(group.first().map_or(0, |(_, g)| g.level + 1)),
-        ..m
-    };
-    let encoded: Vec<(Vec<u8>, Vec<u8>)> = lists
+    let encoded: Vec<(String, Vec<u8>)> = lists
         .into_iter()
         .map(|(term, mut list)| {
             list.sort_unstable_by_key(|p| p.docid);
@@ -293,11 +287,8 @@ fn merge(t: &Trees, group: &[(u64, SegMeta)]) -> Result<()> {
         for (seg, _) in group {
             segs_t.remove(&seg.to_be_bytes()[..])?;
         }
-        for (term, v) in &encoded {
-            let mut k = new.to_be_bytes().to_vec();
-            k.extend_from_slice(term);
-            seg_t.insert(k, v.as_slice())?;
-        }
+        let built = pages::build(new, encoded.iter().map(|(t, l)| (t.as_str(), l.as_slice())));
+        pages::write(seg_t, &built)?;
         segs_t.insert(&new.to_be_bytes()[..], encode_meta(&m))?;
         Ok(())
     })?;
@@ -324,22 +315,35 @@ pub(crate) fn remove_postings(
             continue;
         }
         let mut batch = sled::Batch::default();
-        for term in terms {
-            let k = seg_key(seg, term);
-            let Some(v) = t.seg.get(&k)? else { continue };
-            let list = decode_list(&v);
-            let kept: Vec<Posting> = list
-                .iter()
-                .filter(|p| !docids.contains(&p.docid))
-                .copied()
-                .collect();
-            if kept.len() == list.len() {
+        for kv in t.seg.scan_prefix(seg.to_be_bytes()) {
+            let (k, page) = kv?;
+            let entries = pages::parse(&page);
+            if !entries.iter().any(|(term, _)| terms.contains(*term)) {
                 continue;
             }
-            if kept.is_empty() {
+            let mut changed = false;
+            let mut kept: Vec<(&str, Vec<u8>)> = Vec::with_capacity(entries.len());
+            for (term, list) in entries {
+                if !terms.contains(term) {
+                    kept.push((term, list.to_vec()));
+                    continue;
+                }
+                let all = decode_list(list);
+                let left: Vec<Posting> = all
+                    .iter()
+                    .filter(|p| !docids.contains(&p.docid))
+                    .copied()
+                    .collect();
+                changed |= left.len() != all.len();
+                if !left.is_empty() {
+                    kept.push((term, encode_list(&left)));
+                }
+            }
+            if changed {
                 batch.remove(k);
-            } else {
-                batch.insert(k, encode_list(&kept));
+                for (nk, nv) in pages::build(seg, kept.iter().map(|(t, l)| (*t, l.as_slice()))) {
+                    batch.insert(nk, nv);
+                }
             }
         }
         t.seg.apply_batch(batch)?;
@@ -415,13 +419,14 @@ mod tests {
         assert!(store.search("onlyb", 10).unwrap().is_empty());
         let mut left = 0;
         for kv in t.seg.iter() {
-            let (k, v) = kv.unwrap();
-            assert_ne!(
-                &k[8..],
-                b"onlyb",
-                "a posting list of the deleted session is left"
-            );
-            left += list_count(&v);
+            let (_, page) = kv.unwrap();
+            for (term, list) in pages::parse(&page) {
+                assert_ne!(
+                    term, "onlyb",
+                    "a posting list of the deleted session is left"
+                );
+                left += list_count(list);
+            }
         }
         // 200 messages of 3 words each remain indexed.
         assert_eq!(left, 600);
@@ -429,6 +434,51 @@ mod tests {
             keys::be_u64(t.meta.get(meta::DOCS).unwrap().as_deref()),
             200
         );
+    }
+
+    #[test]
+    fn deleting_from_multi_page_segments_keeps_the_neighbours() {
+        use llm_repl_protocol::{Message, SessionInfo};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(dir.path()).unwrap();
+        for id in ["a", "b"] {
+            let info = SessionInfo {
+                id: id.into(),
+                title: id.into(),
+                provider: "p".into(),
+                model: "m".into(),
+                mock: true,
+                context_window: None,
+            };
+            store.create_session(&info).unwrap();
+        }
+        let words = |p: &str| {
+            (0..1500)
+                .map(|i| format!("{p}{i:04}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // One segment of two documents, spanning several pages.
+        let both = [
+            Message::user(words("shared")),
+            Message::user(words("bonly")),
+        ];
+        store
+            .append_messages_at("b", &both, crate::now_ms())
+            .unwrap();
+        store
+            .append_message("a", &Message::user(words("shared")))
+            .unwrap();
+        let t = &store.inner.t;
+        assert!(t.seg.len() > 3, "multi-page segments");
+        store.delete_session("b").unwrap();
+        assert!(store.search("bonly0700", 5).unwrap().is_empty());
+        for w in ["shared0000", "shared0777", "shared1499"] {
+            let hits = store.search(w, 5).unwrap();
+            assert_eq!(hits.len(), 1, "{w}");
+            assert_eq!(hits[0].session_id, "a");
+        }
+        assert_eq!(store.search_incremental("shared149", 50).unwrap().len(), 1);
     }
 
     #[test]

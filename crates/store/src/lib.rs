@@ -30,6 +30,7 @@ mod keys;
 mod lock;
 mod messages;
 mod migrate;
+mod pages;
 mod records;
 mod search;
 mod sessions;

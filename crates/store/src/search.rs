@@ -19,6 +19,7 @@ use llm_repl_protocol::SearchHit;
 
 use crate::error::Result;
 use crate::index::{self, SegMeta};
+use crate::pages;
 use crate::records::{self, MessageRecord};
 use crate::{Store, keys, meta, text, time};
 
@@ -37,7 +38,7 @@ const SNIPPET_BYTES: usize = 160;
 struct TermLists {
     term: String,
     df: u64,
-    lists: Vec<(SegMeta, sled::IVec)>,
+    lists: Vec<(SegMeta, Vec<u8>)>,
 }
 
 /// One query word and the indexed words it stands for.
@@ -105,7 +106,7 @@ impl Store {
                     lists: Vec::new(),
                 };
                 for (seg, m) in &segs {
-                    if let Some(v) = t.seg.get(index::seg_key(*seg, w))? {
+                    if let Some(v) = pages::get(&t.seg, *seg, w)? {
                         tl.df += index::list_count(&v);
                         tl.lists.push((*m, v));
                     }
@@ -227,19 +228,14 @@ impl Store {
     fn expand(&self, segs: &[(u64, SegMeta)], prefix: &str) -> Result<Group> {
         let mut by_term: HashMap<String, TermLists> = HashMap::new();
         for (seg, m) in segs {
-            let p = index::seg_key(*seg, prefix);
-            for kv in self.t().seg.scan_prefix(&p).take(PREFIX_SCAN_PER_SEGMENT) {
-                let (k, v) = kv?;
-                let Some(term) = k.get(8..).and_then(|b| std::str::from_utf8(b).ok()) else {
-                    continue;
-                };
-                let tl = by_term
-                    .entry(term.to_string())
-                    .or_insert_with(|| TermLists {
-                        term: term.to_string(),
-                        df: 0,
-                        lists: Vec::new(),
-                    });
+            for (term, v) in
+                pages::with_prefix(&self.t().seg, *seg, prefix, PREFIX_SCAN_PER_SEGMENT)?
+            {
+                let tl = by_term.entry(term.clone()).or_insert_with(|| TermLists {
+                    term,
+                    df: 0,
+                    lists: Vec::new(),
+                });
                 tl.df += index::list_count(&v);
                 tl.lists.push((*m, v));
             }
