@@ -64,18 +64,18 @@ const REAL: &[&str] = &[
     "thread",
 ];
 
-/// A message of 8..48 words: Zipf-ish over a 20,000-word vocabulary, some real words.
+/// A message of 8..48 words: Zipf-like (log-uniform) over a 20,000-word vocabulary, so the most
+/// common word is in most messages, plus a sprinkle of real words (each in ~9 % of messages).
 fn text(r: &mut Rng) -> String {
     let n = 8 + r.below(40);
     let mut s = String::new();
     for _ in 0..n {
-        // Squaring a uniform value skews towards small indices (frequent words).
-        let u = r.below(1 << 20);
-        let idx = (u * u) >> 20;
         if r.below(25) == 0 {
             s.push_str(REAL[r.below(REAL.len() as u64) as usize]);
         } else {
-            s.push_str(&word(idx % 20_000));
+            let u = r.below(1 << 30) as f64 / f64::from(1u32 << 30);
+            let idx = (20_000f64.powf(u) as u64).saturating_sub(1);
+            s.push_str(&word(idx));
         }
         s.push(' ');
     }
@@ -237,14 +237,19 @@ fn main() {
         ms(med)
     );
 
-    for q in [
-        "kubernetes",
-        "python error",
-        "traceback numpy",
-        &word(3),
-        &word(7_001),
-        "dep",
-    ] {
+    let (w0, w1, w5, w500, w9000) = (word(0), word(1), word(5), word(500), word(9_000));
+    let queries = [
+        "kubernetes".to_string(),
+        "python error".to_string(),
+        "traceback numpy".to_string(),
+        w0.clone(),
+        format!("{w0} {w1}"),
+        format!("{w5} python"),
+        w500,
+        w9000,
+        "dep".to_string(),
+    ];
+    for q in &queries {
         let (min, med, hits) = measure(5, || s.search(q, 20).unwrap());
         println!(
             "search {q:?}: {} hits, min {} median {} (target < 200 ms)",
@@ -253,7 +258,13 @@ fn main() {
             ms(med)
         );
     }
-    for q in ["kube", "python tr"] {
+    let inc = [
+        "kube".to_string(),
+        "python tr".to_string(),
+        w0[..1].to_string(),
+        format!("{w0} {}", &w5[..2]),
+    ];
+    for q in &inc {
         let (min, med, hits) = measure(5, || s.search_incremental(q, 20).unwrap());
         println!(
             "incremental {q:?}: {} hits, min {} median {}",
