@@ -2,7 +2,8 @@
 //!
 //! Why segments: keying postings by `term, docid` scatters every message's ~30 postings over
 //! the whole tree, and sled then rewrites ~30 pages per message (measured: 900 messages/s and
-//! ~15 KB of disk per message). Instead each append transaction writes one *segment*: the posting
+//! ~15 KB of disk per message; with segments stored as pages: ~11,000 messages/s, ~2.2 KB per
+//! message including the message itself). Instead each append transaction writes one *segment*: the posting
 //! lists of its messages' terms, packed into a few pages under contiguous keys, so a write is
 //! sequential and touches few keys. Small segments are merged (8 of one level into
 //! one of the next; levels by document count: <8, <64, <512, <4096, top) so a query reads a
