@@ -1,11 +1,11 @@
-//! The one transaction that appends messages: message records, their index postings, the
+//! The one transaction that appends messages: message records, their index segment, the
 //! index counters and the session record (count, updated time, updated-time index) change
 //! together or not at all. Shared by live appends, imports and migrations.
 
 use llm_repl_protocol::Message;
 use sled::transaction::TransactionalTree;
 
-use crate::index::{Deltas, IndexTx, TxResult, ab};
+use crate::index::{IndexTx, NewDoc, TxResult, ab};
 use crate::records::{self, MessageRecord, RECORD_VERSION};
 use crate::sessions::{get_in, put_session};
 use crate::{Trees, keys, text};
@@ -34,8 +34,8 @@ pub(crate) fn append_trees(t: &Trees) -> [&sled::Tree; 7] {
         &t.sessions,
         &t.by_updated,
         &t.messages,
-        &t.postings,
-        &t.terms,
+        &t.seg,
+        &t.segs,
         &t.docs,
         &t.meta,
     ]
@@ -47,18 +47,18 @@ pub(crate) fn append_tx(
     session: &str,
     items: &[Item<'_>],
 ) -> TxResult<Vec<u64>> {
-    let [s, u, m, postings, terms, docs, meta_t] = tx else {
+    let [s, u, m, seg, segs, docs, meta_t] = tx else {
         unreachable!("append_trees gives seven trees")
     };
     let old = get_in(s, session)?;
     let mut rec = old.clone();
     let ix = IndexTx {
-        postings,
-        terms,
+        seg,
+        segs,
         docs,
         meta: meta_t,
     };
-    let mut d = Deltas::default();
+    let mut new_docs = Vec::with_capacity(items.len());
     let mut seqs = Vec::with_capacity(items.len());
     for it in items {
         let seq = rec.messages;
@@ -74,12 +74,18 @@ pub(crate) fn append_tx(
             keys::sess_u64(session, seq),
             ab(records::encode("messages", &mr))?,
         )?;
-        ix.add(&mut d, docid, session, seq, &it.text, it.at_ms)?;
+        new_docs.push(NewDoc {
+            docid,
+            session,
+            seq,
+            text: &it.text,
+            at_ms: it.at_ms,
+        });
         rec.messages += 1;
         rec.updated_ms = rec.updated_ms.max(it.at_ms);
         seqs.push(seq);
     }
-    ix.apply(&d)?;
+    ix.write_segment(&new_docs)?;
     put_session(s, u, Some(&old), &rec)?;
     Ok(seqs)
 }

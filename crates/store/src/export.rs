@@ -158,7 +158,7 @@ impl Store {
             t.usage_by_session.insert(keys::sess_u64(id, ord), key)?;
         }
         self.inner.db.flush()?;
-        Ok(())
+        crate::index::maybe_merge(&self.inner)
     }
 
     /// A readable Markdown transcript of a session.

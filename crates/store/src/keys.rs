@@ -65,15 +65,6 @@ pub(crate) fn audit(at_ms: u64, ord: u64) -> Vec<u8> {
     k
 }
 
-/// `term NUL docid(be64)`: one posting of the full-text index.
-pub(crate) fn posting(term: &str, docid: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(term.len() + 9);
-    k.extend_from_slice(term.as_bytes());
-    k.push(0);
-    k.extend_from_slice(&docid.to_be_bytes());
-    k
-}
-
 /// The trailing big-endian u64 of a key.
 pub(crate) fn tail_u64(key: &[u8]) -> Option<u64> {
     let n = key.len().checked_sub(8)?;

@@ -8,6 +8,19 @@
 //!
 //! One process owns a data directory ([`Store::open`] refuses a second one with a message naming
 //! the owner); others can browse a copy with [`Store::open_snapshot`].
+//!
+//! How the agent uses it, in order:
+//! ```text
+//! let store = Store::open(dir)?;                       // report: store.open_report()
+//! store.create_session(&info)?;                        // or store.load_session(id)? to resume
+//! store.begin_turn(id, turn)?;
+//! store.append_message(id, &Message::user(prompt))?;   // durable, then emit the Event
+//! store.record_tool_run(id, &run_started)?; ... store.record_tool_run(id, &run_finished)?;
+//! store.record_usage(id, model, provider, &usage, cost, now_ms())?;
+//! store.end_turn(id, turn, FinishReason::Completed)?;
+//! ```
+//! A turn left open (the process died) is closed as `Interrupted` with `crashed = true` by the
+//! next [`Store::open`].
 
 mod append;
 mod error;
@@ -17,6 +30,7 @@ mod keys;
 mod lock;
 mod messages;
 mod migrate;
+mod pages;
 mod records;
 mod search;
 mod sessions;
@@ -37,7 +51,7 @@ pub use records::{
     AuditRecord, MessageRecord, RECORD_VERSION, SessionRecord, ToolRunRecord, TurnRecord,
     UsageRecord,
 };
-pub use sessions::new_session_id;
+pub use sessions::{new_session_id, title_from_prompt};
 pub use time::{day_of, format_day, format_utc, now_ms};
 pub use usage::{ModelUsage, UsageTotals};
 
@@ -72,8 +86,8 @@ pub(crate) struct Trees {
     pub usage: sled::Tree,
     pub usage_by_session: sled::Tree,
     pub audit: sled::Tree,
-    pub postings: sled::Tree,
-    pub terms: sled::Tree,
+    pub seg: sled::Tree,
+    pub segs: sled::Tree,
     pub docs: sled::Tree,
     pub pending_deletes: sled::Tree,
 }
@@ -91,8 +105,8 @@ impl Trees {
             usage: db.open_tree("usage")?,
             usage_by_session: db.open_tree("usage_by_session")?,
             audit: db.open_tree("audit")?,
-            postings: db.open_tree("fts_postings")?,
-            terms: db.open_tree("fts_terms")?,
+            seg: db.open_tree("fts_seg")?,
+            segs: db.open_tree("fts_segs")?,
             docs: db.open_tree("fts_docs")?,
             pending_deletes: db.open_tree("pending_deletes")?,
         })
@@ -116,6 +130,8 @@ pub(crate) struct Inner {
     pub sync_writes: AtomicBool,
     pub utc_offset_secs: AtomicI32,
     pub report: OpenReport,
+    /// Serialises index merges and posting removals.
+    pub merge_lock: std::sync::Mutex<()>,
     _lock: lock::DirLock,
 }
 
@@ -192,11 +208,13 @@ impl Store {
             sync_writes: AtomicBool::new(true),
             utc_offset_secs: AtomicI32::new(0),
             report: OpenReport::default(),
+            merge_lock: std::sync::Mutex::new(()),
             _lock: lock,
         };
         if !read_only {
             report.finished_deletes = sessions::finish_pending_deletes(&inner)?;
             report.interrupted_turns = messages::close_crashed_turns(&inner)?;
+            index::maybe_merge(&inner)?;
             inner.db.flush()?;
         }
         inner.report = report;

@@ -67,6 +67,10 @@ impl Store {
         let trees = append_trees(self.t());
         let seqs = trees[..].transaction(|tx| append_tx(tx, session, &items))?;
         self.sync()?;
+        // After the durable point a merge only reorganises the index: if it fails, the index is
+        // still complete (just more segments) and the next append tries again, so the append,
+        // which did succeed, must not report an error.
+        let _ = crate::index::maybe_merge(&self.inner);
         Ok(seqs)
     }
 

@@ -7,41 +7,49 @@
 //! `1 + 0.25 * 0.5^(age_days / 30)`: a fresh message earns at most 25 % more than an old one, so
 //! relevance dominates and recency breaks near-ties.
 //!
-//! Cost: the rarest term's postings are read newest first (at most [`MAX_DRIVER_POSTINGS`]), and
-//! every other term is checked by point lookups of its posting for each candidate, newest first,
-//! until [`MAX_MATCHES`] documents matched; no scan of the messages, ever. So a query whose words
-//! are all rare is ranked over every match, and one of very common words over its newest
-//! matches (a deliberate trade: the newest thousands of hits are what a history search is for).
+//! Cost: one lookup per (word, index segment); the rarest word's postings are read newest first
+//! (at most [`MAX_DRIVER_POSTINGS`]) as candidates, and the other words' posting lists are
+//! decoded only in segments overlapping the candidates; no scan of the messages, ever. A query
+//! with a rare word is ranked over every match; one of only very common words over its newest
+//! [`MAX_DRIVER_POSTINGS`] candidates (a deliberate trade for bounded latency).
 
 use std::collections::HashMap;
 
 use llm_repl_protocol::SearchHit;
 
 use crate::error::Result;
-use crate::index::parse_posting;
+use crate::index::{self, SegMeta};
+use crate::pages;
 use crate::records::{self, MessageRecord};
 use crate::{Store, keys, meta, text, time};
 
 /// A term's postings read per query at most (newest first); older matches of very common terms
 /// are not ranked.
-pub const MAX_DRIVER_POSTINGS: usize = 50_000;
+pub const MAX_DRIVER_POSTINGS: usize = 100_000;
 /// Expansions of a prefix term considered at most (the most frequent ones).
 pub const MAX_PREFIX_EXPANSIONS: usize = 16;
-/// Matching documents ranked at most: candidates are checked newest first until this many match.
-pub const MAX_MATCHES: usize = 2_000;
+/// Words looked at per segment when expanding a prefix.
+const PREFIX_SCAN_PER_SEGMENT: usize = 512;
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
 const SNIPPET_BYTES: usize = 160;
 
-/// One query term and the indexed words it stands for, with their document frequencies.
+/// One indexed word: its document frequency and its posting lists, newest segment first.
+struct TermLists {
+    term: String,
+    df: u64,
+    lists: Vec<(SegMeta, Vec<u8>)>,
+}
+
+/// One query word and the indexed words it stands for.
 struct Group {
-    terms: Vec<(String, u64)>,
+    terms: Vec<TermLists>,
     prefix: Option<String>,
 }
 
 impl Group {
     fn df(&self) -> u64 {
-        self.terms.iter().map(|(_, df)| df).sum()
+        self.terms.iter().map(|t| t.df).sum()
     }
 }
 
@@ -85,19 +93,26 @@ impl Store {
             return Ok(Vec::new());
         }
         let t = self.t();
+        let segs = index::segments(t)?;
         let mut groups = Vec::with_capacity(words.len());
         let last = words.len() - 1;
         for (i, w) in words.iter().enumerate() {
             let g = if i == last && prefix_last {
-                self.expand(w)?
+                self.expand(&segs, w)?
             } else {
-                let df = keys::be_u64(t.terms.get(w.as_bytes())?.as_deref());
+                let mut tl = TermLists {
+                    term: w.clone(),
+                    df: 0,
+                    lists: Vec::new(),
+                };
+                for (seg, m) in &segs {
+                    if let Some(v) = pages::get(&t.seg, *seg, w)? {
+                        tl.df += index::list_count(&v);
+                        tl.lists.push((*m, v));
+                    }
+                }
                 Group {
-                    terms: if df > 0 {
-                        vec![(w.clone(), df)]
-                    } else {
-                        Vec::new()
-                    },
+                    terms: if tl.df > 0 { vec![tl] } else { Vec::new() },
                     prefix: None,
                 }
             };
@@ -114,55 +129,58 @@ impl Store {
             avg_len: (total_len / n).max(1.0),
             now_secs: (time::now_ms() / 1000) as f32,
         };
-        // Candidates from the rarest group: docid -> (score, time).
+        // Candidates from the rarest group, newest first: docid -> (score, time).
         let mut cand: HashMap<u64, (f32, u32)> = HashMap::new();
         let mut budget = MAX_DRIVER_POSTINGS;
-        for (term, df) in &groups[0].terms {
-            let mut p = term.as_bytes().to_vec();
-            p.push(0);
-            for kv in t.postings.scan_prefix(&p).rev().take(budget) {
-                let (k, v) = kv?;
-                budget -= 1;
-                let (tf, len, at) = parse_posting(&v);
-                let s = stats.bm25(*df, tf, len);
-                let e = cand
-                    .entry(keys::tail_u64(&k).unwrap_or(0))
-                    .or_insert((0.0, at));
-                e.0 = e.0.max(s);
+        'driver: for tl in &groups[0].terms {
+            for (_, list) in &tl.lists {
+                for p in index::decode_list(list).into_iter().rev() {
+                    if budget == 0 {
+                        break 'driver;
+                    }
+                    budget -= 1;
+                    let s = stats.bm25(tl.df, p.tf, p.len);
+                    let e = cand.entry(p.docid).or_insert((0.0, p.at));
+                    e.0 = e.0.max(s);
+                }
             }
         }
-        // Check the other words, newest candidates first, until enough documents match.
-        let mut order: Vec<u64> = cand.keys().copied().collect();
-        order.sort_unstable_by(|a, b| b.cmp(a));
-        let mut ranked: Vec<(u64, f32)> = Vec::new();
-        'docs: for docid in order {
-            if ranked.len() >= MAX_MATCHES {
-                break;
-            }
-            let Some(&(mut score, at)) = cand.get(&docid) else {
-                continue;
-            };
-            for g in &groups[1..] {
-                let mut best: Option<f32> = None;
-                for (term, df) in &g.terms {
-                    if let Some(v) = t.postings.get(keys::posting(term, docid))? {
-                        let (tf, len, _) = parse_posting(&v);
-                        let s = stats.bm25(*df, tf, len);
-                        best = Some(best.map_or(s, |b: f32| b.max(s)));
+        let lo = cand.keys().min().copied().unwrap_or(0);
+        let hi = cand.keys().max().copied().unwrap_or(0);
+        // Every other word must occur: its best expansion's score is added.
+        for g in &groups[1..] {
+            let mut best: HashMap<u64, f32> = HashMap::new();
+            for tl in &g.terms {
+                for (m, list) in &tl.lists {
+                    if m.max_docid < lo || m.min_docid > hi {
+                        continue;
+                    }
+                    for p in index::decode_list(list) {
+                        if cand.contains_key(&p.docid) {
+                            let s = stats.bm25(tl.df, p.tf, p.len);
+                            let e = best.entry(p.docid).or_insert(s);
+                            *e = e.max(s);
+                        }
                     }
                 }
-                match best {
-                    Some(s) => score += s,
-                    None => continue 'docs,
-                }
             }
-            ranked.push((docid, score * stats.recency(at)));
+            cand.retain(|docid, (score, _)| match best.get(docid) {
+                Some(s) => {
+                    *score += s;
+                    true
+                }
+                None => false,
+            });
         }
+        let mut ranked: Vec<(u64, f32)> = cand
+            .into_iter()
+            .map(|(d, (s, at))| (d, s * stats.recency(at)))
+            .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         let exact: Vec<&str> = groups
             .iter()
             .filter(|g| g.prefix.is_none())
-            .flat_map(|g| g.terms.iter().map(|(t, _)| t.as_str()))
+            .flat_map(|g| g.terms.iter().map(|t| t.term.as_str()))
             .collect();
         let prefixes: Vec<&str> = groups.iter().filter_map(|g| g.prefix.as_deref()).collect();
         let mut titles: HashMap<String, Option<String>> = HashMap::new();
@@ -207,15 +225,23 @@ impl Store {
     }
 
     /// The most frequent indexed words beginning with `prefix`.
-    fn expand(&self, prefix: &str) -> Result<Group> {
-        let mut terms = Vec::new();
-        for kv in self.t().terms.scan_prefix(prefix.as_bytes()) {
-            let (k, v) = kv?;
-            if let Ok(term) = std::str::from_utf8(&k) {
-                terms.push((term.to_string(), keys::be_u64(Some(&v))));
+    fn expand(&self, segs: &[(u64, SegMeta)], prefix: &str) -> Result<Group> {
+        let mut by_term: HashMap<String, TermLists> = HashMap::new();
+        for (seg, m) in segs {
+            for (term, v) in
+                pages::with_prefix(&self.t().seg, *seg, prefix, PREFIX_SCAN_PER_SEGMENT)?
+            {
+                let tl = by_term.entry(term.clone()).or_insert_with(|| TermLists {
+                    term,
+                    df: 0,
+                    lists: Vec::new(),
+                });
+                tl.df += index::list_count(&v);
+                tl.lists.push((*m, v));
             }
         }
-        terms.sort_by_key(|t| std::cmp::Reverse(t.1));
+        let mut terms: Vec<TermLists> = by_term.into_values().collect();
+        terms.sort_by_key(|t| std::cmp::Reverse(t.df));
         terms.truncate(MAX_PREFIX_EXPANSIONS);
         Ok(Group {
             terms,

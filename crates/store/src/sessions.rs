@@ -1,6 +1,7 @@
 //! Session metadata: create, rename, tag, list newest-first through the updated-time index,
 //! delete (everything of a session, resumable after a crash).
 
+use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,7 +10,7 @@ use sled::Transactional;
 use sled::transaction::{TransactionalTree, abort};
 
 use crate::error::{Result, StoreError};
-use crate::index::{Deltas, IndexTx, TxResult, ab, bump};
+use crate::index::{self, TxResult, ab, bump};
 use crate::records::{self, MessageRecord, RECORD_VERSION, SessionRecord};
 use crate::{Inner, Store, keys, meta, text, time};
 
@@ -20,6 +21,42 @@ pub fn new_session_id() -> SessionId {
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     h.write_u32(std::process::id());
     format!("{:013x}{:08x}", time::now_ms(), h.finish() as u32)
+}
+
+/// A session title from its first prompt: the first non-empty line, whitespace collapsed, cut at
+/// a word boundary to at most 60 characters (with `…` when cut).
+pub fn title_from_prompt(prompt: &str) -> String {
+    const MAX: usize = 60;
+    let line = prompt.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let full = words.join(" ");
+    if full.chars().count() <= MAX {
+        return if full.is_empty() {
+            "Untitled".to_string()
+        } else {
+            full
+        };
+    }
+    let mut out = String::new();
+    for w in words {
+        let add = if out.is_empty() {
+            w.chars().count()
+        } else {
+            w.chars().count() + 1
+        };
+        if out.chars().count() + add > MAX - 1 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    if out.is_empty() {
+        out = full.chars().take(MAX - 1).collect();
+    }
+    out.push('…');
+    out
 }
 
 /// Writes a session record and keeps the updated-time index in step.
@@ -139,16 +176,37 @@ impl Store {
     }
 
     /// One page of sessions, most recently updated first, and the total number of sessions.
-    /// Walks the updated-time index from its end: cost grows with `offset + limit`, not with the
-    /// number of sessions.
+    /// Walks the updated-time index from whichever end is nearer the page: cost grows with the
+    /// distance of the page from an end, never with a scan of session records.
     pub fn list_sessions(
         &self,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<SessionSummary>, usize)> {
-        let mut out = Vec::with_capacity(limit.min(1000));
-        for kv in self.t().by_updated.iter().rev().skip(offset).take(limit) {
-            let (k, _) = kv?;
+        let total = self.session_count()?;
+        let tree = &self.t().by_updated;
+        let page: Vec<sled::IVec> = if offset > total / 2 {
+            // Near the oldest end: walk forward from there, then reverse.
+            let end = total.saturating_sub(offset);
+            let start = end.saturating_sub(limit);
+            let mut v = tree
+                .iter()
+                .keys()
+                .skip(start)
+                .take(end - start)
+                .collect::<Result<Vec<_>, _>>()?;
+            v.reverse();
+            v
+        } else {
+            tree.iter()
+                .keys()
+                .rev()
+                .skip(offset)
+                .take(limit)
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let mut out = Vec::with_capacity(page.len());
+        for k in page {
             let Some(id) = keys::updated_id(&k) else {
                 continue;
             };
@@ -156,7 +214,7 @@ impl Store {
                 out.push(r.summary());
             }
         }
-        Ok((out, self.session_count()?))
+        Ok((out, total))
     }
 
     /// The most recently updated session (for `--continue`).
@@ -191,30 +249,36 @@ impl Store {
     }
 }
 
-/// Removes every record of a session whose metadata is already gone. Idempotent.
+/// Removes every record of a session whose metadata is already gone. Idempotent: index postings
+/// go first (while the messages still say which), then the messages with their index entries.
 fn purge(inner: &Inner, id: &str) -> Result<()> {
     let t = &inner.t;
     let prefix = keys::sess_prefix(id);
+    let mut docs: Vec<(sled::IVec, u64, i64)> = Vec::new();
+    let mut docids = HashSet::new();
+    let mut terms = BTreeSet::new();
     for kv in t.messages.scan_prefix(&prefix) {
         let (k, v) = kv?;
         let rec: MessageRecord = records::decode("messages", &v)?;
-        let body = text::message_text(&rec.message);
-        (&t.messages, &t.postings, &t.terms, &t.docs, &t.meta).transaction(
-            |(m, postings, terms, docs, meta_t)| {
-                if m.remove(&k)?.is_none() {
-                    return Ok(());
+        let (counts, len) = text::term_counts(&text::message_text(&rec.message));
+        terms.extend(counts.into_keys());
+        docids.insert(rec.docid);
+        docs.push((k, rec.docid, i64::from(len)));
+    }
+    index::remove_postings(inner, &docids, &terms)?;
+    for chunk in docs.chunks(1024) {
+        (&t.messages, &t.docs, &t.meta).transaction(|(m, d, meta_t)| {
+            let (mut n, mut len) = (0i64, 0i64);
+            for (k, docid, l) in chunk {
+                m.remove(k)?;
+                if d.remove(&docid.to_be_bytes()[..])?.is_some() {
+                    n += 1;
+                    len += l;
                 }
-                let ix = IndexTx {
-                    postings,
-                    terms,
-                    docs,
-                    meta: meta_t,
-                };
-                let mut d = Deltas::default();
-                ix.remove(&mut d, rec.docid, &body)?;
-                ix.apply(&d)
-            },
-        )?;
+            }
+            bump(meta_t, meta::DOCS, -n)?;
+            bump(meta_t, meta::DOC_LEN, -len)
+        })?;
     }
     for kv in t.usage_by_session.scan_prefix(&prefix) {
         let (k, v) = kv?;
@@ -243,4 +307,19 @@ pub(crate) fn finish_pending_deletes(inner: &Inner) -> Result<usize> {
         purge(inner, id)?;
     }
     Ok(ids.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_from_prompt;
+
+    #[test]
+    fn titles_from_prompts() {
+        assert_eq!(title_from_prompt("\n  plot   sin(x)\nmore"), "plot sin(x)");
+        assert_eq!(title_from_prompt("   "), "Untitled");
+        let long = "word ".repeat(30);
+        let t = title_from_prompt(&long);
+        assert!(t.ends_with('…') && t.chars().count() <= 60, "{t}");
+        assert_eq!(title_from_prompt(&"x".repeat(100)).chars().count(), 60);
+    }
 }

@@ -175,3 +175,78 @@ fn session_ids_sort_by_creation_and_are_unique() {
     assert_eq!(a.len(), 21);
     assert!(a[..13] <= b[..13]);
 }
+
+#[test]
+fn store_is_shared_across_threads_and_concurrent_appends_get_distinct_seqs() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<llm_repl_store::Store>();
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_session(&info("c", "concurrent")).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|i| {
+                        s.append_message("c", &Message::user(format!("t{t} i{i}")))
+                            .unwrap()
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..100).collect::<Vec<u64>>());
+    let l = s.load_session("c").unwrap();
+    assert_eq!(l.session.messages, 100);
+    assert_eq!(s.search("i7", 100).unwrap().len(), 4);
+}
+
+#[test]
+fn read_only_snapshot_refuses_writes_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_session(&info("x", "t")).unwrap();
+    s.append_message("x", &Message::user("snapshot me"))
+        .unwrap();
+    let snap = llm_repl_store::Store::open_snapshot(dir.path(), &scratch.path().join("s")).unwrap();
+    assert!(snap.is_read_only());
+    assert_eq!(snap.search("snapshot", 5).unwrap().len(), 1);
+    let e = snap.rename_session("x", "y").unwrap_err();
+    assert!(e.to_string().contains("read-only"));
+    assert!(snap.audit("k", serde_json::json!({})).is_err());
+    // The owner keeps writing.
+    s.append_message("x", &Message::user("more")).unwrap();
+}
+
+#[test]
+fn every_page_from_either_end_matches_the_full_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.set_sync_writes(false);
+    let future = llm_repl_store::now_ms() + 1_000_000;
+    for i in 0..23u64 {
+        let id = format!("p{i:02}");
+        s.create_session(&info(&id, "t")).unwrap();
+        // Strictly increasing updated times, in a scrambled id order.
+        let at = future + (i * 7 % 23) * 1000;
+        s.append_messages_at(&id, &[Message::user("x")], at)
+            .unwrap();
+    }
+    let (all, total) = s.list_sessions(0, 1000).unwrap();
+    assert_eq!((all.len(), total), (23, 23));
+    assert!(all.windows(2).all(|w| w[0].updated_ms > w[1].updated_ms));
+    for offset in 0..25 {
+        for limit in [1, 5, 23] {
+            let (page, _) = s.list_sessions(offset, limit).unwrap();
+            let want: Vec<_> = all.iter().skip(offset).take(limit).cloned().collect();
+            assert_eq!(page, want, "offset {offset} limit {limit}");
+        }
+    }
+}
