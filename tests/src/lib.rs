@@ -7,6 +7,8 @@
 
 pub mod binary;
 pub mod fake;
+pub mod home;
+pub mod pty;
 pub mod script_file;
 
 pub mod raw_provider;
