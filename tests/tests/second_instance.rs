@@ -20,11 +20,10 @@ const WAIT: Duration = Duration::from_secs(15);
 
 fn second_exec(home: &TestHome) -> (Output, Duration) {
     let t0 = Instant::now();
-    let out = home
-        .command()
-        .args(["exec", "--json", "me too"])
-        .output()
-        .unwrap();
+    let out = match home.command().args(["exec", "--json", "me too"]).output() {
+        Ok(out) => out,
+        Err(e) => panic!("cannot run the second instance: {e}"),
+    };
     (out, t0.elapsed())
 }
 
