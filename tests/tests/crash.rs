@@ -57,6 +57,7 @@ fn script() -> Vec<Scripted> {
 struct Tally {
     killed_in_tool: u32,
     killed_in_stream: u32,
+    killed_after_tool: u32,
     killed_elsewhere: u32,
     crashed_turns: u32,
     completed_turns: u32,
@@ -125,6 +126,8 @@ fn sigkill_at_random_points_loses_nothing_reported_and_marks_the_turn() {
             tally.killed_in_tool += 1;
         } else if last == "text_delta" {
             tally.killed_in_stream += 1;
+        } else if last == "tool_call_finished" {
+            tally.killed_after_tool += 1;
         } else {
             tally.killed_elsewhere += 1;
         }
@@ -222,11 +225,13 @@ fn sigkill_at_random_points_loses_nothing_reported_and_marks_the_turn() {
         }
     }
     eprintln!(
-        "crash: {RUNS} kills: {} while a tool ran, {} while text streamed, {} elsewhere; \
+        "crash: {RUNS} kills: {} while a tool ran, {} while text streamed, {} just after a tool \
+         finished, {} between other events; \
          {} turns marked crashed, {} completed before the kill; {} messages and {} tool runs \
          checked",
         tally.killed_in_tool,
         tally.killed_in_stream,
+        tally.killed_after_tool,
         tally.killed_elsewhere,
         tally.crashed_turns,
         tally.completed_turns,
