@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-use llm_repl_e2e::fake::{FakeServer, Reply, Scripted};
+use llm_repl_e2e::fake::{BackgroundServer, FakeServer, Reply, Scripted};
 use llm_repl_e2e::home::TestHome;
 use llm_repl_protocol::{FinishReason, Role, ToolStatus};
 use llm_repl_store::Store;
@@ -63,6 +63,59 @@ struct Tally {
     completed_turns: u32,
     checked_messages: u32,
     checked_tool_runs: u32,
+    resumed: u32,
+}
+
+fn resume_after_crash(
+    server: &BackgroundServer,
+    home: &TestHome,
+    id: &str,
+    crashed: bool,
+    ctx: &str,
+) {
+    let before = server.chat_requests().len();
+    server.push(Reply::text("resumed fine"));
+    let out = match home
+        .command()
+        .args(["--continue", "exec", "--json", "go on"])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => panic!("{ctx}: cannot run llm-repl: {e}"),
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{ctx}: resume failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(events[0]["event"], "session_loaded", "{ctx}: {stdout}");
+    assert_eq!(events[0]["info"]["id"], id, "{ctx}");
+    let warned = events.iter().any(|e| {
+        e["event"] == "notice" && e["text"].as_str().is_some_and(|t| t.contains("cut short"))
+    });
+    assert_eq!(warned, crashed, "{ctx}: cut-short notice: {stdout}");
+    let requests = server.chat_requests();
+    assert_eq!(requests.len(), before + 1, "{ctx}");
+    let messages = requests[before].messages();
+    for m in &messages {
+        for call in m["tool_calls"].as_array().into_iter().flatten() {
+            assert!(
+                messages.iter().any(|a| a["tool_call_id"] == call["id"]),
+                "{ctx}: tool call {} unanswered in the resumed history",
+                call["id"]
+            );
+        }
+    }
+    assert_eq!(
+        messages.last().map(|m| m["content"].clone()),
+        Some(Value::from("go on")),
+        "{ctx}"
+    );
 }
 
 #[test]
@@ -223,12 +276,20 @@ fn sigkill_at_random_points_loses_nothing_reported_and_marks_the_turn() {
             assert_eq!(turn.reason, Some(FinishReason::Completed), "{ctx}");
             tally.completed_turns += 1;
         }
+        // Every fifth run: the binary itself continues the killed session, says it was cut
+        // short, and sends the model a valid history (every tool call answered).
+        if run % 5 == 4 {
+            let crashed = turn.crashed;
+            drop(store);
+            resume_after_crash(&server, &home, &session.id, crashed, &ctx);
+            tally.resumed += 1;
+        }
     }
     eprintln!(
         "crash: {RUNS} kills: {} while a tool ran, {} while text streamed, {} just after a tool \
          finished, {} between other events; \
          {} turns marked crashed, {} completed before the kill; {} messages and {} tool runs \
-         checked",
+         checked; {} killed sessions resumed",
         tally.killed_in_tool,
         tally.killed_in_stream,
         tally.killed_after_tool,
@@ -236,7 +297,8 @@ fn sigkill_at_random_points_loses_nothing_reported_and_marks_the_turn() {
         tally.crashed_turns,
         tally.completed_turns,
         tally.checked_messages,
-        tally.checked_tool_runs
+        tally.checked_tool_runs,
+        tally.resumed
     );
     assert!(tally.killed_in_tool >= 3, "too few kills during a tool run");
     assert!(
