@@ -56,6 +56,13 @@ pub fn agent_deps(
         Some(open_store(settings)?)
     };
     let resume = match (&settings.resume, settings.continue_last, &store) {
+        // Refuse before anything is sent: continuing in an empty session is not what was asked.
+        (Some(id), _, Some(store)) if matches!(store.get_session(id), Ok(None)) => {
+            anyhow::bail!(
+                "cannot resume: no session {id} in {}",
+                store.dir().display()
+            )
+        }
         (Some(id), _, _) => Some(id.clone()),
         (None, true, Some(store)) => store
             .last_session()
