@@ -103,13 +103,13 @@ impl Turn {
 
     async fn run_steps(&mut self) -> FinishReason {
         let turn = self.input.turn;
+        let user = Message::user(self.input.prompt.clone());
+        self.input.recorder.message(&self.input.session_id, &user);
+        self.input.history.push(user);
         self.emit(Event::TurnStarted {
             turn,
             prompt: self.input.prompt.clone(),
         });
-        let user = Message::user(self.input.prompt.clone());
-        self.input.recorder.message(&self.input.session_id, &user);
-        self.input.history.push(user);
         for step in 1..=self.input.max_steps {
             if self.input.cancel.is_cancelled() {
                 return FinishReason::Interrupted;
@@ -144,11 +144,16 @@ impl Turn {
             for call in calls {
                 let result = if self.input.cancel.is_cancelled() {
                     // Every call needs an answer in the history; these never started.
-                    ToolResult {
+                    let result = ToolResult {
                         call_id: call.id.clone(),
                         content: "interrupted by the user before this call ran".into(),
                         is_error: true,
-                    }
+                    };
+                    let message = Message::tool(&result);
+                    self.input
+                        .recorder
+                        .message(&self.input.session_id, &message);
+                    result
                 } else {
                     self.run_call(&call).await
                 };
@@ -234,6 +239,7 @@ impl Turn {
         let cancel = self.input.cancel.clone();
         let provider = self.input.provider.clone();
         let mut acc = Accumulator::new();
+        let mut received = false;
         let started = tokio::select! {
             biased;
             () = cancel.cancelled() => None,
@@ -251,6 +257,7 @@ impl Turn {
                 match item {
                     None => break Outcome::Done,
                     Some(Ok(item)) => {
+                        received = true;
                         if let Some(text) = acc.push(item) {
                             self.emit(Event::TextDelta {
                                 turn: self.input.turn,
@@ -264,7 +271,11 @@ impl Turn {
         };
         let turn = self.input.turn;
         let calls = acc.tool_calls(|index| format!("call_{turn}_{step}_{index}"));
-        self.account(&acc, &calls, &request, context_tokens);
+        // A call that produced nothing (refused connection, HTTP error, interrupted before the
+        // first piece) is not charged: there is no evidence the provider billed it.
+        if received {
+            self.account(&acc, &calls, &request, context_tokens);
+        }
         match outcome {
             Outcome::Done => StepEnd::Done(Message::assistant(acc.text(), calls)),
             // Unfinished tool calls are dropped: running half a request is worse than none.
@@ -361,6 +372,8 @@ impl Turn {
             &ran.output
         };
         recorder.tool_run(session, call, ran.status, duration_ms, output);
+        // The observation is durable before the frontend sees the call as finished.
+        recorder.message(session, &Message::tool(&result));
         recorder.audit(
             "tool",
             serde_json::json!({
