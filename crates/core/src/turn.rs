@@ -155,13 +155,10 @@ impl Turn {
                         .message(&self.input.session_id, &message);
                     result
                 } else {
+                    // Stores the observation itself, before its final event.
                     self.run_call(&call).await
                 };
-                let message = Message::tool(&result);
-                self.input
-                    .recorder
-                    .message(&self.input.session_id, &message);
-                self.input.history.push(message);
+                self.input.history.push(Message::tool(&result));
             }
             if self.input.cancel.is_cancelled() {
                 return FinishReason::Interrupted;
