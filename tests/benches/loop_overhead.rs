@@ -100,6 +100,7 @@ fn main() {
             loop {
                 match handle.events.recv().await {
                     Some(Event::TurnFinished { .. }) => break,
+                    Some(e) if std::env::var_os("BENCH_DEBUG").is_some() => eprintln!("{e:?}"),
                     Some(_) => {}
                     None => panic!("agent stopped"),
                 }

@@ -371,6 +371,10 @@ impl Agent {
     fn finish_turn(&mut self, out: TurnOutput) {
         self.history = out.history;
         self.meter = out.meter;
+        self.emit(Event::TurnFinished {
+            turn: out.turn,
+            reason: out.reason,
+        });
     }
 
     fn system_prompt(&self) -> String {

@@ -53,6 +53,8 @@ pub(crate) struct TurnInput {
 
 /// What a turn gives back to the agent.
 pub(crate) struct TurnOutput {
+    pub turn: TurnId,
+    pub reason: FinishReason,
     pub history: Vec<Message>,
     pub meter: Meter,
 }
@@ -86,11 +88,11 @@ pub(crate) async fn run(input: TurnInput) -> TurnOutput {
     input
         .recorder
         .end_turn(&input.session_id, input.turn, reason);
-    turn.emit(Event::TurnFinished {
+    // TurnFinished is sent by the agent once it has the history back, so a frontend may
+    // submit the next prompt the moment it sees it.
+    TurnOutput {
         turn: turn.input.turn,
         reason,
-    });
-    TurnOutput {
         history: turn.input.history,
         meter: turn.input.meter,
     }

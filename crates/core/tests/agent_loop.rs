@@ -472,3 +472,20 @@ async fn headless_denies_calls_that_need_approval() {
             .any(|m| m.content.starts_with("denied"))
     );
 }
+
+#[tokio::test]
+async fn the_next_prompt_is_accepted_the_moment_turn_finished_arrives() {
+    let answers: Vec<Answer> = (0..30).map(|i| text(&format!("answer {i}"))).collect();
+    let (mut h, _p) = start(answers, Config::default(), true);
+    for i in 0..30 {
+        submit(&h, &format!("q{i}"));
+        let (events, reason) = until_finished(&mut h).await;
+        assert_eq!(reason, FinishReason::Completed, "turn {i}");
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, Event::Notice { text, .. } if text.contains("still running"))),
+            "turn {i} was refused as busy"
+        );
+    }
+}
