@@ -230,11 +230,6 @@ impl Turn {
         if !self.budget_allows(&request) {
             return StepEnd::Refused;
         }
-        let context_tokens = if self.input.provider.is_mock() {
-            estimate_request_tokens(&request)
-        } else {
-            estimate::estimate_messages(&request.model, &request.messages, &request.tools)
-        };
         let cancel = self.input.cancel.clone();
         let provider = self.input.provider.clone();
         let mut acc = Accumulator::new();
@@ -273,7 +268,7 @@ impl Turn {
         // A call that produced nothing (refused connection, HTTP error, interrupted before the
         // first piece) is not charged: there is no evidence the provider billed it.
         if received {
-            self.account(&acc, &calls, &request, context_tokens);
+            self.account(&acc, &calls, &request);
         }
         match outcome {
             Outcome::Done => StepEnd::Done(Message::assistant(acc.text(), calls)),
@@ -285,18 +280,14 @@ impl Turn {
 
     /// Adds one call's usage (reported, else estimated), prices it, records it, and tells the
     /// frontend.
-    fn account(
-        &mut self,
-        acc: &Accumulator,
-        calls: &[ToolCall],
-        request: &ChatRequest,
-        context_tokens: u64,
-    ) {
+    fn account(&mut self, acc: &Accumulator, calls: &[ToolCall], request: &ChatRequest) {
+        // Reported usage is exact and costs nothing to read; the tokenizer is only built (about
+        // 30-90 ms, once) when a provider reports none.
         let usage = acc.usage().unwrap_or_else(|| {
             if self.input.provider.is_mock() {
                 // The mock is free; a cheap count keeps the offline demo instant.
                 Usage {
-                    input: context_tokens,
+                    input: estimate_request_tokens(request),
                     output: estimate_text_tokens(acc.text())
                         + calls
                             .iter()
@@ -336,7 +327,8 @@ impl Turn {
             turn_usage: self.input.meter.turn().usage,
             session_usage: self.input.meter.session().usage,
             cost: self.input.meter.report(),
-            context_tokens,
+            // The prompt sent is what fills the context window.
+            context_tokens: usage.input,
             context_window: self.input.context_window,
             budget,
         });
