@@ -348,6 +348,10 @@ impl Agent {
             provider: self.deps.provider.clone(),
             tools: Arc::new(self.deps.tools.clone()),
             max_steps: self.deps.config.max_steps,
+            time_limit: match self.deps.config.reliability.turn_timeout_secs {
+                0 => None,
+                secs => Some(std::time::Duration::from_secs(secs)),
+            },
             approval_policy: self.deps.config.tools.approval.clone(),
             interactive: self.deps.interactive,
             workdir: self.deps.workdir.clone(),

@@ -37,6 +37,8 @@ pub(crate) struct TurnInput {
     pub provider: Arc<dyn Provider>,
     pub tools: Arc<ToolRegistry>,
     pub max_steps: u32,
+    /// Wall-clock limit of the whole turn (`None`: no limit).
+    pub time_limit: Option<std::time::Duration>,
     pub approval_policy: String,
     pub interactive: bool,
     pub workdir: std::path::PathBuf,
@@ -73,6 +75,8 @@ enum StepEnd {
 
 struct Turn {
     input: TurnInput,
+    /// How often each (tool, arguments) was called in this turn, to catch a model in a loop.
+    seen_calls: std::collections::HashMap<(String, String), u32>,
     /// Dollars spent today and this month before this turn (from the store), for budgets.
     spent_before: Option<(f64, f64)>,
 }
@@ -81,9 +85,34 @@ pub(crate) async fn run(input: TurnInput) -> TurnOutput {
     let spent_before = input.recorder.spent_day_month();
     let mut turn = Turn {
         input,
+        seen_calls: std::collections::HashMap::new(),
         spent_before,
     };
+    // The turn's wall-clock limit works like an interrupt, so what was produced is kept.
+    let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let timer = turn.input.time_limit.map(|limit| {
+        let cancel = turn.input.cancel.clone();
+        let flag = timed_out.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            cancel.cancel();
+        })
+    });
     let reason = turn.run_steps().await;
+    if let Some(timer) = timer {
+        timer.abort();
+    }
+    if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+        turn.emit(Event::Notice {
+            level: NoticeLevel::Warn,
+            text: format!(
+                "stopped: the turn ran longer than reliability.turn_timeout_secs ({} s); what it \
+                 produced is kept",
+                turn.input.time_limit.map_or(0, |d| d.as_secs())
+            ),
+        });
+    }
     let input = &turn.input;
     input
         .recorder
@@ -144,6 +173,27 @@ impl Turn {
                 return FinishReason::Completed;
             }
             for call in calls {
+                match self.repeat_check(&call) {
+                    Repeat::Fresh => {}
+                    Repeat::Warn => {
+                        let result = self.refuse_repeat(&call);
+                        self.input.history.push(Message::tool(&result));
+                        continue;
+                    }
+                    Repeat::Stop => {
+                        let result = self.refuse_repeat(&call);
+                        self.input.history.push(Message::tool(&result));
+                        self.emit(Event::Error {
+                            message: format!(
+                                "stopped: the model kept calling {} with the same arguments \
+                                 ({} times in this turn); rephrase the request or try another \
+                                 model",
+                                call.name, REPEAT_STOP
+                            ),
+                        });
+                        return FinishReason::Failed;
+                    }
+                }
                 let result = if self.input.cancel.is_cancelled() {
                     // Every call needs an answer in the history; these never started.
                     let result = ToolResult {
@@ -377,6 +427,64 @@ impl Turn {
             call_id: call.id.clone(),
             status: ran.status,
             duration_ms,
+            result: result.clone(),
+        });
+        result
+    }
+}
+
+/// The same call twice is allowed (a retry after a fix elsewhere can be legitimate); the third
+/// identical call is refused with an explanation; the fourth ends the turn.
+const REPEAT_WARN: u32 = 3;
+const REPEAT_STOP: u32 = 4;
+
+enum Repeat {
+    Fresh,
+    Warn,
+    Stop,
+}
+
+impl Turn {
+    fn repeat_check(&mut self, call: &ToolCall) -> Repeat {
+        // Normalise the arguments (key order, spacing) so trivial differences still count.
+        let args = serde_json::from_str::<serde_json::Value>(&call.arguments)
+            .map_or_else(|_| call.arguments.clone(), |v| v.to_string());
+        let n = self
+            .seen_calls
+            .entry((call.name.clone(), args))
+            .or_insert(0);
+        *n += 1;
+        match *n {
+            n if n >= REPEAT_STOP => Repeat::Stop,
+            n if n >= REPEAT_WARN => Repeat::Warn,
+            _ => Repeat::Fresh,
+        }
+    }
+
+    /// Answers a repeated call without running it (stored and shown like any other result).
+    fn refuse_repeat(&self, call: &ToolCall) -> ToolResult {
+        let result = ToolResult {
+            call_id: call.id.clone(),
+            content: format!(
+                "error: you already called {} with exactly these arguments {} times in this \
+                 turn, and the result will not change. Use the earlier result, change the \
+                 arguments, or answer the user.",
+                call.name,
+                REPEAT_WARN - 1
+            ),
+            is_error: true,
+        };
+        self.emit(Event::ToolCallStarted {
+            turn: self.input.turn,
+            call: call.clone(),
+        });
+        self.input
+            .recorder
+            .message(&self.input.session_id, &Message::tool(&result));
+        self.emit(Event::ToolCallFinished {
+            call_id: call.id.clone(),
+            status: ToolStatus::Error,
+            duration_ms: 0,
             result: result.clone(),
         });
         result

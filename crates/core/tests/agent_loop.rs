@@ -489,3 +489,61 @@ async fn the_next_prompt_is_accepted_the_moment_turn_finished_arrives() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_model_repeating_the_same_call_is_told_then_stopped() {
+    let same = || call("c", "echo", r#"{"text": "a"}"#);
+    let answers = vec![same(), same(), same(), same(), text("never reached")];
+    let (mut h, provider) = start(answers, Config::default(), true);
+    submit(&h, "loop");
+    let (events, reason) = until_finished(&mut h).await;
+    assert_eq!(reason, FinishReason::Failed);
+    let ran = events
+        .iter()
+        .filter(|e| matches!(e, Event::ToolOutput { .. }))
+        .count();
+    assert_eq!(ran, 2, "only the first two identical calls run");
+    let requests = provider.requests.lock().unwrap();
+    assert_eq!(requests.len(), 4);
+    let told = requests[3].messages.last().unwrap();
+    assert!(
+        told.content.contains("already called echo"),
+        "{}",
+        told.content
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::Error { message } if message.contains("kept calling echo"))
+        )
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_turn_time_limit_stops_a_hanging_turn_and_keeps_its_text() {
+    let config = Config {
+        reliability: llm_repl_core::config::ReliabilityConfig {
+            turn_timeout_secs: 1,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let (mut h, _p) = start(
+        vec![Answer {
+            items: vec![Ok(StreamItem::Text("so far".into()))],
+            hang: true,
+        }],
+        config,
+        true,
+    );
+    submit(&h, "hang");
+    let (events, reason) = until_finished(&mut h).await;
+    assert_eq!(reason, FinishReason::Interrupted);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Notice { text, .. } if text.contains("turn_timeout_secs")))
+    );
+    assert!(events.iter().any(
+        |e| matches!(e, Event::AssistantMessage { message, .. } if message.content == "so far")
+    ));
+}
