@@ -9,8 +9,10 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use futures::FutureExt;
 use llm_repl_protocol::{
-    ApprovalDecision, CallId, Event, Message, NoticeLevel, Op, SessionId, SessionInfo, TurnId,
+    ApprovalDecision, CallId, Event, FinishReason, Message, NoticeLevel, Op, SessionId,
+    SessionInfo, TurnId,
 };
 use llm_repl_store::Store;
 use tokio::sync::{mpsc, oneshot};
@@ -365,8 +367,37 @@ impl Agent {
             events: self.events.clone(),
             cancel: cancel.clone(),
         };
+        // A bug in a turn must not take the agent down: the conversation goes back to how it was
+        // before the turn (everything durable is in the store anyway) and the user is told.
+        let snapshot = (input.history.clone(), input.meter.clone());
+        let events = self.events.clone();
         tokio::spawn(async move {
-            let out = turn::run(input).await;
+            let out = match std::panic::AssertUnwindSafe(turn::run(input))
+                .catch_unwind()
+                .await
+            {
+                Ok(out) => out,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    tracing::error!("turn {turn} panicked: {what}");
+                    let _ = events.send(Event::Error {
+                        message: format!(
+                            "internal error in turn {turn} ({what}); the turn was dropped, the \
+                             session goes on. Please report this with the log file."
+                        ),
+                    });
+                    TurnOutput {
+                        turn,
+                        reason: FinishReason::Failed,
+                        history: snapshot.0,
+                        meter: snapshot.1,
+                    }
+                }
+            };
             let _ = done.send(out);
         });
         Running { cancel }

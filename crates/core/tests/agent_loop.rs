@@ -147,12 +147,28 @@ fn prices() -> PriceTable {
     .unwrap()
 }
 
+/// A tool with a bug: it panics.
+struct Boom;
+impl Tool for Boom {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: "boom".into(),
+            description: "panics".into(),
+            parameters: serde_json::json!({"type":"object"}),
+        }
+    }
+    fn run(&self, _args: serde_json::Value, _ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
+        Box::pin(async move { panic!("tool bug") })
+    }
+}
+
 fn start(answers: Vec<Answer>, config: Config, interactive: bool) -> (AgentHandle, Arc<Scripted>) {
     let provider = Arc::new(Scripted::default());
     provider.answers.lock().unwrap().extend(answers);
     let mut tools = ToolRegistry::new();
     tools.register(Arc::new(Echo));
     tools.register(Arc::new(Slow));
+    tools.register(Arc::new(Boom));
     let handle = Agent::spawn(AgentDeps {
         config,
         provider: provider.clone(),
@@ -224,7 +240,7 @@ async fn three_step_loop_feeds_results_back_with_call_ids() {
     assert_eq!(last[3].tool_call_id.as_deref(), Some("c1"));
     assert_eq!(last[3].content, "one");
     assert_eq!(last[5].tool_call_id.as_deref(), Some("c2"));
-    assert_eq!(requests[0].tools.len(), 2, "tool specs are sent");
+    assert_eq!(requests[0].tools.len(), 3, "tool specs are sent");
     // Usage: two reported calls (110 each) and one estimated.
     let last_usage = events
         .iter()
@@ -546,4 +562,32 @@ async fn the_turn_time_limit_stops_a_hanging_turn_and_keeps_its_text() {
     assert!(events.iter().any(
         |e| matches!(e, Event::AssistantMessage { message, .. } if message.content == "so far")
     ));
+}
+
+#[tokio::test]
+async fn a_panicking_turn_is_reported_and_the_session_goes_on() {
+    let (mut h, provider) = start(
+        vec![call("c1", "boom", "{}"), text("still alive")],
+        Config::default(),
+        true,
+    );
+    submit(&h, "first");
+    let (events, reason) = until_finished(&mut h).await;
+    assert_eq!(reason, FinishReason::Failed);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Error { message } if message.contains("tool bug")))
+    );
+    submit(&h, "second");
+    let (events, reason) = until_finished(&mut h).await;
+    assert_eq!(reason, FinishReason::Completed);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::TextDelta { text, .. } if text == "still alive"))
+    );
+    // The dropped turn is not in the history the model sees next.
+    let requests = provider.requests.lock().unwrap();
+    assert!(!requests[1].messages.iter().any(|m| m.content == "first"));
 }
