@@ -238,6 +238,21 @@ impl Agent {
             Op::DeleteSession { id } => self.delete_session(&id),
             Op::Export { id, format, path } => self.export(id, format, path),
             Op::Stats { days } => self.stats(days),
+            Op::SetApprovals { policy } => {
+                if matches!(policy.as_str(), "never" | "on-risk" | "always") {
+                    self.notice(
+                        NoticeLevel::Info,
+                        format!("approvals: {policy} (from the next tool call on)"),
+                    );
+                    self.deps.config.tools.approval = policy;
+                } else {
+                    self.emit(Event::Error {
+                        message: format!(
+                            "unknown approval policy {policy:?}: use never, on-risk or always"
+                        ),
+                    });
+                }
+            }
             Op::Shutdown => {}
         }
     }

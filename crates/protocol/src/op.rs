@@ -81,6 +81,10 @@ pub enum Op {
         scope: String,
         limit_usd: f64,
     },
+    /// Change when tool calls need approval: `never`, `on-risk` or `always`.
+    SetApprovals {
+        policy: String,
+    },
     /// Ask for usage analytics over the last `days` days.
     Stats {
         days: u32,

@@ -60,6 +60,9 @@ fn ops_round_trip() {
             limit_usd: 2.5,
         },
         Op::Stats { days: 30 },
+        Op::SetApprovals {
+            policy: "always".into(),
+        },
         Op::Shutdown,
     ];
     for op in ops {

@@ -39,6 +39,11 @@ pub const COMMANDS: &[SlashCommand] = &[
         "usage and cost over the last days (default 30)",
     ),
     c("budget", "session|day|month USD", "set a spending limit"),
+    c(
+        "approvals",
+        "never|on-risk|always",
+        "when to ask before a tool runs",
+    ),
     c("quit", "", "leave llm-repl"),
 ];
 
@@ -199,6 +204,15 @@ pub fn run(app: &mut App, line: &str) {
             _ => app.notice(
                 NoticeLevel::Warn,
                 "usage: /budget session|day|month USD, e.g. /budget day 2.50",
+            ),
+        },
+        "approvals" => match args.first().copied() {
+            Some(policy @ ("never" | "on-risk" | "always")) => app.send(Op::SetApprovals {
+                policy: policy.to_string(),
+            }),
+            _ => app.notice(
+                NoticeLevel::Warn,
+                "usage: /approvals never|on-risk|always (on-risk asks for risky code and writes)",
             ),
         },
         "quit" => app.quit(),

@@ -177,6 +177,12 @@ fn slash_commands_send_their_ops() {
                 limit_usd: 2.5,
             },
         ),
+        (
+            "/approvals always",
+            Op::SetApprovals {
+                policy: "always".into(),
+            },
+        ),
     ];
     for (line, op) in cases {
         let mut app = app();
