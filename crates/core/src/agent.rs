@@ -419,8 +419,32 @@ impl Agent {
     }
 
     fn finish_turn(&mut self, out: TurnOutput) {
+        // The session's first exchange just completed: one user message in the whole history.
+        let first_turn_done = out.reason == FinishReason::Completed
+            && out
+                .history
+                .iter()
+                .filter(|m| m.role == llm_repl_protocol::Role::User)
+                .count()
+                == 1;
         self.history = out.history;
         self.meter = out.meter;
+        if first_turn_done && self.deps.config.store.model_titles && !self.deps.provider.is_mock() {
+            let prompt = self
+                .history
+                .iter()
+                .find(|m| m.role == llm_repl_protocol::Role::User)
+                .map(|m| m.content.clone())
+                .unwrap_or_default();
+            crate::titles::spawn(
+                self.deps.provider.clone(),
+                self.info.model.clone(),
+                prompt,
+                self.info.id.clone(),
+                self.recorder.clone(),
+                self.events.clone(),
+            );
+        }
         self.emit(Event::TurnFinished {
             turn: out.turn,
             reason: out.reason,

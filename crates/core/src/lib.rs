@@ -15,6 +15,7 @@ pub mod persist;
 pub mod pricing;
 pub mod provider;
 mod session_ops;
+mod titles;
 pub mod tool;
 mod tools_run;
 mod turn;

@@ -591,3 +591,54 @@ async fn a_panicking_turn_is_reported_and_the_session_goes_on() {
     let requests = provider.requests.lock().unwrap();
     assert!(!requests[1].messages.iter().any(|m| m.content == "first"));
 }
+
+#[tokio::test]
+async fn model_titles_rename_the_stored_session_after_the_first_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = llm_repl_store::Store::open(dir.path()).unwrap();
+    let provider = Arc::new(Scripted::default());
+    provider
+        .answers
+        .lock()
+        .unwrap()
+        .extend([text("42"), text("\"The Answer To Everything.\"")]);
+    let mut config = Config::default();
+    config.store.model_titles = true;
+    let mut h = Agent::spawn(AgentDeps {
+        config,
+        provider: provider.clone(),
+        provider_factory: None,
+        prices: Arc::new(prices()),
+        tools: ToolRegistry::new(),
+        workdir: PathBuf::from("."),
+        context_window: None,
+        interactive: true,
+        store: Some(store.clone()),
+        resume: None,
+        side_notices: None,
+    });
+    submit(&h, "what is six times seven?");
+    let (events, _) = until_finished(&mut h).await;
+    let id = events
+        .iter()
+        .find_map(|e| match e {
+            Event::SessionStarted { info } => Some(info.id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), h.events.recv())
+            .await
+            .unwrap();
+        if let Some(Event::Notice { text, .. }) = ev
+            && text.contains("titled")
+        {
+            break;
+        }
+    }
+    let record = store.get_session(&id).unwrap().unwrap();
+    assert_eq!(record.title, "The Answer To Everything");
+    let title_request = &provider.requests.lock().unwrap()[1];
+    assert_eq!(title_request.max_tokens, Some(16));
+    assert!(title_request.tools.is_empty());
+}
