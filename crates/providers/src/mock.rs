@@ -322,6 +322,18 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_demo_script_parses() {
+        let script: Script =
+            toml::from_str(include_str!("../../../assets/mock/demo.toml")).unwrap();
+        assert_eq!(script.step.len(), 5);
+        assert!(
+            script.step[0].tool_calls[0].arguments.ends_with(")\""),
+            "broken on purpose"
+        );
+        assert!(script.step[4].text.contains("5050"));
+    }
+
+    #[test]
     fn scripts_parse_and_errors_name_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.toml");
