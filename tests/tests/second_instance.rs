@@ -121,7 +121,9 @@ fn second_exec_beside_the_full_screen_interface_is_refused() {
     assert_refused(&out, took, owner);
     assert_eq!(server.chat_requests().len(), 1);
 
-    // The first still works and quits cleanly; its session is whole.
+    // The first still works and quits cleanly; its session is whole. (Its turn may still be
+    // writing to disk on a loaded machine: wait for it to go idle, bounded.)
+    tmux.wait_text("idle", WAIT);
     let screen = tmux.screen();
     assert!(
         screen.contains("FIRST-ANSWER") && screen.contains("idle"),
