@@ -82,7 +82,7 @@ fn main() {
             interactive: false,
             store: None,
             resume: None,
-            side_notices: None,
+            side_events: None,
         });
         let mut per_step = Vec::with_capacity(TURNS);
         for turn in 0..TURNS {

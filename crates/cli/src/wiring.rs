@@ -5,16 +5,17 @@ use std::sync::Arc;
 use anyhow::Context;
 use llm_repl_core::pricing::PriceTable;
 use llm_repl_core::{AgentDeps, Provider, ProviderFactory, ToolRegistry};
-use llm_repl_protocol::NoticeLevel;
-use llm_repl_providers::resilient::{ResilienceSettings, Resilient};
+use llm_repl_protocol::{Event, NoticeLevel};
+use llm_repl_providers::resilient::{ReliabilityEvent, ResilienceSettings, Resilient};
 use llm_repl_store::Store;
 use tokio::sync::mpsc;
 
 use crate::paths;
 use crate::settings::{Settings, env};
 
-/// Where provider-side lines (retries, failover) go before the agent shows them.
-type SideTx = mpsc::UnboundedSender<(NoticeLevel, String)>;
+/// Where provider-side events (retries, failover, circuit changes) go before the agent passes
+/// them on.
+type SideTx = mpsc::UnboundedSender<Event>;
 
 /// Builds everything the agent needs. Nothing expensive happens here: the HTTP client, the
 /// interpreter and token encoders are all created on first use. The store is opened (and
@@ -26,8 +27,8 @@ pub fn agent_deps(
 ) -> anyhow::Result<AgentDeps> {
     let config = &settings.config;
     let (side_tx, side_rx) = mpsc::unbounded_channel();
-    for notice in startup_notices {
-        let _ = side_tx.send(notice);
+    for (level, text) in startup_notices {
+        let _ = side_tx.send(Event::Notice { level, text });
     }
     let resolved = llm_repl_providers::resolve(&settings.provider, config, &env)
         .map_err(anyhow::Error::msg)?;
@@ -44,7 +45,10 @@ pub fn agent_deps(
     let config_dir = paths::config_file().parent().map(|p| p.to_path_buf());
     let dirs = llm_repl_tools::plugin_dirs(config_dir.as_deref(), &workdir);
     for warning in set.load_plugins(&dirs) {
-        let _ = side_tx.send((NoticeLevel::Warn, format!("plugin: {warning}")));
+        let _ = side_tx.send(Event::Notice {
+            level: NoticeLevel::Warn,
+            text: format!("plugin: {warning}"),
+        });
     }
     let mut tools = ToolRegistry::new();
     for tool in set.tools {
@@ -83,7 +87,7 @@ pub fn agent_deps(
         interactive,
         store,
         resume,
-        side_notices: Some(side_rx),
+        side_events: Some(side_rx),
     })
 }
 
@@ -127,11 +131,66 @@ fn build_provider(
         return Ok(provider);
     }
     let side = side.clone();
-    let sink = Arc::new(
-        move |event: llm_repl_providers::resilient::ReliabilityEvent| {
-            let _ = side.send((NoticeLevel::Warn, event.to_string()));
-        },
-    );
+    let sink = Arc::new(move |event: ReliabilityEvent| {
+        let _ = side.send(reliability_event(event));
+    });
     let settings = ResilienceSettings::from_config(&config.reliability);
     Ok(Arc::new(Resilient::single(provider, settings, sink)))
+}
+
+/// How a reliability event reaches the frontend: circuit changes as health (the meter shows an
+/// open circuit), everything else as a warning line in the trace.
+fn reliability_event(event: ReliabilityEvent) -> Event {
+    let text = event.to_string();
+    match event {
+        ReliabilityEvent::CircuitOpened { provider, .. } => Event::ProviderHealth {
+            provider,
+            healthy: false,
+            detail: text,
+        },
+        ReliabilityEvent::CircuitClosed { provider } => Event::ProviderHealth {
+            provider,
+            healthy: true,
+            detail: text,
+        },
+        _ => Event::Notice {
+            level: NoticeLevel::Warn,
+            text,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn circuit_changes_become_health_and_retries_notices() {
+        let open = reliability_event(ReliabilityEvent::CircuitOpened {
+            provider: "groq".into(),
+            cooldown: Duration::from_secs(30),
+        });
+        assert!(
+            matches!(open, Event::ProviderHealth { healthy: false, ref provider, .. } if provider == "groq")
+        );
+        let closed = reliability_event(ReliabilityEvent::CircuitClosed {
+            provider: "groq".into(),
+        });
+        assert!(matches!(
+            closed,
+            Event::ProviderHealth { healthy: true, .. }
+        ));
+        let retry = reliability_event(ReliabilityEvent::Retry {
+            provider: "groq".into(),
+            retry: 1,
+            max_retries: 3,
+            delay: Duration::from_millis(500),
+            error: "429".into(),
+        });
+        assert!(
+            matches!(retry, Event::Notice { level: NoticeLevel::Warn, ref text } if text.contains("groq"))
+        );
+    }
 }

@@ -50,8 +50,9 @@ pub struct AgentDeps {
     pub store: Option<Store>,
     /// A stored session to continue instead of starting an empty one.
     pub resume: Option<SessionId>,
-    /// Lines from the provider side (retries, failover, route choices) shown as Notices.
-    pub side_notices: Option<mpsc::UnboundedReceiver<(NoticeLevel, String)>>,
+    /// Events from the provider side (retry and failover notices, route choices, circuit
+    /// breaker changes), passed on to the frontend as they come.
+    pub side_events: Option<mpsc::UnboundedReceiver<Event>>,
 }
 
 /// The frontend's side of a running agent.
@@ -101,7 +102,7 @@ impl Agent {
             });
             Budgets::none(user)
         });
-        let side = deps.side_notices.take();
+        let side = deps.side_events.take();
         let meter = Meter::new(Tally::default(), recorder.today_tally());
         let agent = Agent {
             deps,
@@ -136,7 +137,7 @@ impl Agent {
     async fn run(
         mut self,
         mut ops: mpsc::UnboundedReceiver<Op>,
-        mut side: Option<mpsc::UnboundedReceiver<(NoticeLevel, String)>>,
+        mut side: Option<mpsc::UnboundedReceiver<Event>>,
     ) {
         match self.deps.resume.take() {
             Some(id) => {
@@ -172,7 +173,7 @@ impl Agent {
                     running = None;
                     self.finish_turn(out);
                 }
-                Some((level, text)) = recv_side(&mut side) => self.notice(level, text),
+                Some(event) = recv_side(&mut side) => self.emit(event),
             }
         }
         if let Some(store) = self.recorder.store() {
@@ -461,9 +462,7 @@ impl Agent {
     }
 }
 
-async fn recv_side(
-    side: &mut Option<mpsc::UnboundedReceiver<(NoticeLevel, String)>>,
-) -> Option<(NoticeLevel, String)> {
+async fn recv_side(side: &mut Option<mpsc::UnboundedReceiver<Event>>) -> Option<Event> {
     match side {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

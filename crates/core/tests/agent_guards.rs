@@ -138,7 +138,7 @@ async fn model_titles_rename_the_stored_session_after_the_first_turn() {
         interactive: true,
         store: Some(store.clone()),
         resume: None,
-        side_notices: None,
+        side_events: None,
     });
     submit(&h, "what is six times seven?");
     let (events, _) = until_finished(&mut h).await;

@@ -224,6 +224,13 @@ pub enum Event {
         id: SessionId,
         path: String,
     },
+    /// A provider's circuit breaker opened (`healthy: false`: calls skip it for a while) or
+    /// closed again. Frontends show unhealthy providers in the meter.
+    ProviderHealth {
+        provider: String,
+        healthy: bool,
+        detail: String,
+    },
     /// Plain text for the user (stats tables, retries, route choices, warnings).
     Notice {
         level: NoticeLevel,

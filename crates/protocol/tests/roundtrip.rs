@@ -213,6 +213,11 @@ fn events_round_trip() {
         Event::Error {
             message: "down".into(),
         },
+        Event::ProviderHealth {
+            provider: "groq".into(),
+            healthy: false,
+            detail: "circuit open for 30 s".into(),
+        },
         Event::ShutdownComplete,
     ];
     for event in events {

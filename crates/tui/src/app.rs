@@ -338,6 +338,22 @@ impl App {
                 self.notice(NoticeLevel::Info, format!("exported to {path}"));
                 self.flash(format!("exported to {path}"));
             }
+            Event::ProviderHealth {
+                provider,
+                healthy,
+                detail,
+            } => {
+                self.meter.unhealthy.retain(|p| *p != provider);
+                if !healthy {
+                    self.meter.unhealthy.push(provider.clone());
+                }
+                let level = if healthy {
+                    NoticeLevel::Info
+                } else {
+                    NoticeLevel::Warn
+                };
+                self.notice(level, format!("{provider}: {detail}"));
+            }
             Event::Notice { level, text } => {
                 if self.screen == Screen::History {
                     self.history.status = Some((level, text.clone()));

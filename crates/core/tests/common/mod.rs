@@ -182,7 +182,7 @@ pub fn start(
         interactive,
         store: None,
         resume: None,
-        side_notices: None,
+        side_events: None,
     });
     (handle, provider)
 }

@@ -34,6 +34,8 @@ pub struct Meter {
     pub cost: Option<CostReport>,
     pub context: Option<(u64, Option<u64>)>,
     pub budget: Option<(f64, f64)>,
+    /// Providers whose circuit breaker is open (calls skip them for a while).
+    pub unhealthy: Vec<String>,
 }
 
 impl Meter {
@@ -160,6 +162,10 @@ impl MeterView<'_> {
             v.extend(gauge(frac, 6, theme));
             v.push(Span::styled(format!("${spent:.2}/${limit:.2}"), theme.text));
             segs.push((1, v));
+        }
+        if !m.unhealthy.is_empty() {
+            let text = format!("⚠ circuit open: {}", m.unhealthy.join(", "));
+            segs.insert(2, (0, vec![Span::styled(text, theme.warn)]));
         }
         if !self.mouse {
             segs.push((4, vec![Span::styled("mouse off", theme.warn)]));
