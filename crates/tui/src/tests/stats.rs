@@ -85,7 +85,10 @@ fn stats_screen_scrolls_pans_and_closes_with_esc() {
     let t = render(&app, SMALL.0, SMALL.1);
     let text = format!("{}", t.backend());
     assert!(text.contains("lines 2-19 of 28"), "{text}");
-    assert!(!text.contains("Usage, last 7"), "scrolled past line 1: {text}");
+    assert!(
+        !text.contains("Usage, last 7"),
+        "scrolled past line 1: {text}"
+    );
     assert!(text.contains("(~ marks"), "{text}");
 
     // Typing does not reach the prompt while the report is shown.
