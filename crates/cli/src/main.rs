@@ -3,6 +3,7 @@
 //! It owns process concerns (paths, logging, exit codes) and connects the crates; it must never
 //! contain loop logic, provider protocol or rendering beyond the plain-text `exec` output.
 
+mod cache_adapter;
 mod config_cmd;
 mod doctor;
 mod exec;

@@ -1,15 +1,20 @@
 //! Connects the crates: provider, tools, store and config into the agent's dependencies.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
 use llm_repl_core::pricing::PriceTable;
+use llm_repl_core::pricing::route::RouteConfig;
 use llm_repl_core::{AgentDeps, Provider, ProviderFactory, ToolRegistry};
 use llm_repl_protocol::{Event, NoticeLevel};
+use llm_repl_providers::cache::{CacheHit, Cached, HitObserver, ResponseCache};
 use llm_repl_providers::resilient::{ReliabilityEvent, ResilienceSettings, Resilient};
+use llm_repl_providers::router::{RouteObserver, RouteReport, RouteTarget, Router};
 use llm_repl_store::Store;
 use tokio::sync::mpsc;
 
+use crate::cache_adapter::{StoreCache, WithTemperature};
 use crate::paths;
 use crate::settings::{Settings, env};
 
@@ -30,14 +35,19 @@ pub fn agent_deps(
     for (level, text) in startup_notices {
         let _ = side_tx.send(Event::Notice { level, text });
     }
-    let resolved = llm_repl_providers::resolve(&settings.provider, config, &env)
-        .map_err(anyhow::Error::msg)?;
-    let provider = build_provider(&settings.provider, config, &side_tx)?;
+    let context_window = context_window_of(&settings.provider, config)?;
+    let store = if settings.no_store {
+        None
+    } else {
+        Some(open_store(settings)?)
+    };
+    let cache = response_cache(config, store.as_ref());
+    let provider = build_provider(&settings.provider, config, &side_tx, cache.as_ref())?;
     let factory: ProviderFactory = {
         let config = config.clone();
         let side_tx = side_tx.clone();
         Arc::new(move |name: &str| {
-            build_provider(name, &config, &side_tx).map_err(|e| format!("{e:#}"))
+            build_provider(name, &config, &side_tx, cache.as_ref()).map_err(|e| format!("{e:#}"))
         })
     };
     let mut set = llm_repl_tools::toolset(&config.tools, &config.sandbox)?;
@@ -54,11 +64,6 @@ pub fn agent_deps(
     for tool in set.tools {
         tools.register(tool);
     }
-    let store = if settings.no_store {
-        None
-    } else {
-        Some(open_store(settings)?)
-    };
     let resume = match (&settings.resume, settings.continue_last, &store) {
         // Refuse before anything is sent: continuing in an empty session is not what was asked.
         (Some(id), _, Some(store)) if matches!(store.get_session(id), Ok(None)) => {
@@ -83,7 +88,7 @@ pub fn agent_deps(
         prices: Arc::new(prices),
         tools,
         workdir,
-        context_window: resolved.context_window,
+        context_window,
         interactive,
         store,
         resume,
@@ -117,9 +122,45 @@ fn local_utc_offset_secs() -> i32 {
     }
 }
 
+/// The provider (or route) `name`, with the response cache and the configured temperature
+/// around it. A route is built over its candidates; anything else as one configured provider.
+fn build_provider(
+    name: &str,
+    config: &llm_repl_core::Config,
+    side: &SideTx,
+    cache: Option<&Arc<dyn ResponseCache>>,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    let mut provider = match config.routes.get(name) {
+        Some(route) => build_route(name, route, config, side)?,
+        None => build_single(name, config, side)?,
+    };
+    if let Some(cache) = cache.filter(|_| !provider.is_mock()) {
+        if config.temperature != Some(0.0) {
+            let _ = side.send(Event::Notice {
+                level: NoticeLevel::Warn,
+                text: "store.response_cache is on, but only answers at temperature 0 are cached: \
+                       set temperature = 0 in the config"
+                    .into(),
+            });
+        }
+        let side = side.clone();
+        let on_hit: HitObserver = Arc::new(move |hit: &CacheHit| {
+            let _ = side.send(Event::Notice {
+                level: NoticeLevel::Info,
+                text: cache_notice(hit),
+            });
+        });
+        provider = Arc::new(Cached::new(provider, cache.clone()).with_hit_observer(on_hit));
+    }
+    if let Some(t) = config.temperature {
+        provider = Arc::new(WithTemperature::new(provider, t));
+    }
+    Ok(provider)
+}
+
 /// A configured provider, wrapped in retries, timeouts and the circuit breaker (the mock needs
 /// none of that).
-fn build_provider(
+fn build_single(
     name: &str,
     config: &llm_repl_core::Config,
     side: &SideTx,
@@ -136,6 +177,127 @@ fn build_provider(
     });
     let settings = ResilienceSettings::from_config(&config.reliability);
     Ok(Arc::new(Resilient::single(provider, settings, sink)))
+}
+
+/// A [`Router`] over the route's candidates, each provider built once (candidates of one
+/// provider share its circuit breaker). A candidate whose provider cannot be built (its key is
+/// not set) is left out with a warning; a route left with none is an error.
+fn build_route(
+    name: &str,
+    route: &RouteConfig,
+    config: &llm_repl_core::Config,
+    side: &SideTx,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    let candidates = route
+        .parse_candidates()
+        .map_err(|e| anyhow::anyhow!("route {name}: {e}"))?;
+    let mut built: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
+    let mut targets = Vec::new();
+    let mut left_out = Vec::new();
+    for candidate in candidates {
+        let provider = match built.get(&candidate.provider) {
+            Some(p) => p.clone(),
+            None => match build_single(&candidate.provider, config, side) {
+                Ok(p) => {
+                    built.insert(candidate.provider.clone(), p.clone());
+                    p
+                }
+                Err(e) => {
+                    left_out.push(format!("{candidate} ({e:#})"));
+                    continue;
+                }
+            },
+        };
+        targets.push(RouteTarget {
+            candidate,
+            provider,
+        });
+    }
+    if targets.is_empty() {
+        anyhow::bail!(
+            "route {name}: no candidate can be used: {}",
+            left_out.join("; ")
+        );
+    }
+    for line in &left_out {
+        let _ = side.send(Event::Notice {
+            level: NoticeLevel::Warn,
+            text: format!("route {name}: left out {line}"),
+        });
+    }
+    let side = side.clone();
+    let observer: RouteObserver = Arc::new(move |report: &RouteReport| {
+        let level = if report.failures.is_empty() {
+            NoticeLevel::Info
+        } else {
+            NoticeLevel::Warn
+        };
+        let _ = side.send(Event::Notice {
+            level,
+            text: route_notice(report),
+        });
+    });
+    let router = Router::new(name, targets, Arc::new(price_table(config)?), route)
+        .map_err(anyhow::Error::msg)?
+        .with_observer(observer);
+    Ok(Arc::new(router))
+}
+
+/// One line for the trace: the route's choice and reason, and what it could not use.
+fn route_notice(report: &RouteReport) -> String {
+    let mut text = format!("{}: {}", report.route, report.reason);
+    if !report.rejected.is_empty() {
+        text.push_str(&format!(" (not capable: {})", report.rejected.join("; ")));
+    }
+    text
+}
+
+fn cache_notice(hit: &CacheHit) -> String {
+    format!(
+        "cached: answered from the response cache ({}:{}) at no cost, saving {} input and {} \
+         output tokens",
+        hit.provider, hit.model, hit.saved.input, hit.saved.output
+    )
+}
+
+/// The store-backed response cache, when `store.response_cache` is on and there is a store.
+fn response_cache(
+    config: &llm_repl_core::Config,
+    store: Option<&Store>,
+) -> Option<Arc<dyn ResponseCache>> {
+    let store = store.filter(|_| config.store.response_cache)?;
+    Some(Arc::new(StoreCache::new(store.clone())))
+}
+
+/// The shipped prices with the config's overrides.
+fn price_table(config: &llm_repl_core::Config) -> anyhow::Result<PriceTable> {
+    let mut prices = PriceTable::builtin().clone();
+    prices.merge(&config.pricing).map_err(anyhow::Error::msg)?;
+    Ok(prices)
+}
+
+/// The context window to show for `name`: a provider entry's configured one; for a route, the
+/// smallest known among its candidates (configured, else from the price table), so the gauge
+/// never promises room a fallback does not have.
+fn context_window_of(name: &str, config: &llm_repl_core::Config) -> anyhow::Result<Option<u64>> {
+    let Some(route) = config.routes.get(name) else {
+        let resolved =
+            llm_repl_providers::resolve(name, config, &env).map_err(anyhow::Error::msg)?;
+        return Ok(resolved.context_window);
+    };
+    let prices = price_table(config)?;
+    let candidates = route
+        .parse_candidates()
+        .map_err(|e| anyhow::anyhow!("route {name}: {e}"))?;
+    Ok(candidates
+        .iter()
+        .filter_map(|c| {
+            let configured = llm_repl_providers::resolve(&c.provider, config, &env)
+                .ok()
+                .and_then(|r| r.context_window);
+            configured.or_else(|| prices.context_window(&c.provider, &c.model))
+        })
+        .min())
 }
 
 /// How a reliability event reaches the frontend: circuit changes as health (the meter shows an

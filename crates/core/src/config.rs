@@ -9,6 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::pricing::route::RouteConfig;
+
+/// The built-in provider presets (the providers crate fills them in); a route's candidates may
+/// name these or a `[providers.<name>]` entry.
+pub const PROVIDER_PRESETS: [&str; 5] = ["openai", "groq", "openrouter", "ollama", "mock"];
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -19,6 +25,9 @@ pub struct Config {
     pub model: String,
     /// Model round trips allowed in one turn.
     pub max_steps: u32,
+    /// Sampling temperature sent with every model call; absent: the provider's default. Only
+    /// `0` makes answers cacheable (see `store.response_cache`).
+    pub temperature: Option<f32>,
     /// The system prompt; empty means the built-in one.
     pub system_prompt: String,
     /// Provider entries by name. A name matching a preset (`openai`, `groq`, `ollama`,
@@ -32,6 +41,9 @@ pub struct Config {
     pub reliability: ReliabilityConfig,
     /// Price overrides and additions to assets/prices.toml.
     pub pricing: crate::pricing::PricingConfig,
+    /// Named routes: `provider = "auto"` with a `[routes.auto]` picks the cheapest healthy
+    /// capable candidate for each call, falling back to the next on failure.
+    pub routes: BTreeMap<String, RouteConfig>,
 }
 
 impl Default for Config {
@@ -40,6 +52,7 @@ impl Default for Config {
             provider: String::new(),
             model: String::new(),
             max_steps: 25,
+            temperature: None,
             system_prompt: String::new(),
             providers: BTreeMap::new(),
             tools: ToolsConfig::default(),
@@ -49,6 +62,7 @@ impl Default for Config {
             budget: BudgetConfig::default(),
             reliability: ReliabilityConfig::default(),
             pricing: crate::pricing::PricingConfig::default(),
+            routes: BTreeMap::new(),
         }
     }
 }
@@ -134,6 +148,8 @@ pub struct StoreConfig {
     pub data_dir: String,
     /// Ask the model for a short session title (one cheap call) instead of using the prompt.
     pub model_titles: bool,
+    /// Answer an identical request at temperature 0 from a recording in the store, at no cost.
+    pub response_cache: bool,
 }
 
 /// The terminal interface.
@@ -274,6 +290,51 @@ impl Config {
                 ));
             }
         }
+        if let Some(t) = self.temperature
+            && !(t.is_finite() && (0.0..=2.0).contains(&t))
+        {
+            return Err(format!("temperature is {t}: use a number from 0 to 2"));
+        }
+        for (name, route) in &self.routes {
+            self.validate_route(name, route)?;
+        }
+        Ok(())
+    }
+
+    /// A route's candidates parse and name known providers; the route's own name does not
+    /// shadow a provider. Needs no environment: keys are checked when the route is built.
+    fn validate_route(&self, name: &str, route: &RouteConfig) -> Result<(), String> {
+        if PROVIDER_PRESETS.contains(&name) || self.providers.contains_key(name) {
+            return Err(format!(
+                "routes.{name}: a provider is already called {name:?}; give the route another name"
+            ));
+        }
+        let candidates = route
+            .parse_candidates()
+            .map_err(|e| format!("routes.{name}: {e}"))?;
+        if candidates.is_empty() {
+            return Err(format!(
+                "routes.{name}.candidates is empty: list \"provider:model\" entries"
+            ));
+        }
+        for c in &candidates {
+            if self.routes.contains_key(&c.provider) {
+                return Err(format!(
+                    "routes.{name}: candidate {c} is a route; routes cannot nest"
+                ));
+            }
+            if !PROVIDER_PRESETS.contains(&c.provider.as_str())
+                && !self.providers.contains_key(&c.provider)
+            {
+                return Err(format!(
+                    "routes.{name}: candidate {c} names an unknown provider {:?}: configure \
+                     [providers.{}] or use a preset ({})",
+                    c.provider,
+                    c.provider,
+                    PROVIDER_PRESETS.join(", ")
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -331,6 +392,51 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("providers.x.kind"), "{msg}");
+    }
+
+    #[test]
+    fn routes_cache_and_temperature_parse_and_validate() {
+        let text = r#"
+provider = "auto"
+temperature = 0.0
+[store]
+response_cache = true
+[providers.local]
+kind = "openai"
+base_url = "http://127.0.0.1:8080/v1"
+model = "m"
+[routes.auto]
+candidates = ["groq:llama-3.1-8b-instant", "local:m", "ollama:llama3.2:3b"]
+min_tier = 1
+"#;
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(c.temperature, Some(0.0));
+        assert!(c.store.response_cache);
+        let route = &c.routes["auto"];
+        assert_eq!(route.cooldown_secs, 60);
+        assert_eq!(route.parse_candidates().unwrap()[2].model, "llama3.2:3b");
+
+        let bad = |text: &str| {
+            Config::parse(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        let msg = bad("[routes.auto]\ncandidates = [\"nowhere:m\"]\n");
+        assert!(msg.contains("unknown provider \"nowhere\""), "{msg}");
+        let msg = bad("[routes.auto]\ncandidates = [\"gpt-4o\"]\n");
+        assert!(msg.contains("provider:model"), "{msg}");
+        let msg = bad("[routes.auto]\ncandidates = []\n");
+        assert!(msg.contains("empty"), "{msg}");
+        let msg = bad("[routes.groq]\ncandidates = [\"openai:gpt-4o\"]\n");
+        assert!(msg.contains("already called"), "{msg}");
+        let msg = bad("[routes.auto]\ncandidates = [\"openai:gpt-4o\"]\nmin_tier = 7\n");
+        assert!(msg.contains("min_tier"), "{msg}");
+        let msg = bad(
+            "[routes.a]\ncandidates = [\"b:x\"]\n[routes.b]\ncandidates = [\"openai:gpt-4o\"]\n",
+        );
+        assert!(msg.contains("cannot nest"), "{msg}");
+        let msg = bad("temperature = 3.5\n");
+        assert!(msg.contains("temperature"), "{msg}");
     }
 
     #[test]

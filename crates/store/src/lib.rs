@@ -23,6 +23,7 @@
 //! next [`Store::open`].
 
 mod append;
+mod cache;
 mod error;
 mod export;
 mod index;

@@ -21,6 +21,7 @@ use crate::panes::input::InputPane;
 use crate::panes::meter::{Activity, Meter};
 use crate::panes::trace::{RunState, Trace};
 use crate::screens::history::HistoryScreen;
+use crate::screens::stats::{self, StatsScreen};
 use crate::theme::Theme;
 
 /// Something the state asks the run loop to do.
@@ -47,6 +48,8 @@ pub enum Focus {
 pub enum Screen {
     Chat,
     History,
+    /// The usage report (/stats).
+    Stats,
 }
 
 /// How long a second Ctrl+C counts as "quit".
@@ -73,6 +76,7 @@ pub struct App {
     /// Selected row of the slash-command popup.
     pub palette_sel: usize,
     pub history: HistoryScreen,
+    pub stats: StatsScreen,
     pub mouse: bool,
     pub agent_alive: bool,
     /// The clock as of the last input or tick; tests set it, so nothing reads real time.
@@ -108,6 +112,7 @@ impl App {
             approvals: VecDeque::new(),
             palette_sel: 0,
             history: HistoryScreen::default(),
+            stats: StatsScreen::default(),
             mouse: options.mouse,
             agent_alive: true,
             now,
@@ -353,6 +358,12 @@ impl App {
                     NoticeLevel::Warn
                 };
                 self.notice(level, format!("{provider}: {detail}"));
+            }
+            Event::Notice { level, text } if stats::is_report(&text) => {
+                // The whole report on its own screen; its summary line stays in the chat.
+                let summary = text.lines().next().unwrap_or_default().to_string();
+                stats::show(self, &text);
+                self.notice(level, summary);
             }
             Event::Notice { level, text } => {
                 if self.screen == Screen::History {

@@ -11,7 +11,7 @@ use crate::commands;
 use crate::keys::{Action, Context};
 use crate::overlays::{self, Overlay};
 use crate::panes::meter::Activity;
-use crate::screens::{chat, history};
+use crate::screens::{chat, history, stats};
 
 impl App {
     /// Applies one terminal input. `size` is the terminal size (columns, rows).
@@ -30,7 +30,7 @@ impl App {
             history::paste(self, &text);
             return;
         }
-        if self.overlay.is_some() || !self.approvals.is_empty() {
+        if self.screen == Screen::Stats || self.overlay.is_some() || !self.approvals.is_empty() {
             return;
         }
         self.input.search_end(false);
@@ -40,6 +40,14 @@ impl App {
     }
 
     fn handle_mouse(&mut self, m: MouseEvent, size: (u16, u16)) {
+        if self.screen == Screen::Stats {
+            match m.kind {
+                MouseEventKind::ScrollUp => stats::wheel(self, false, size),
+                MouseEventKind::ScrollDown => stats::wheel(self, true, size),
+                _ => {}
+            }
+            return;
+        }
         if self.screen != Screen::Chat || self.overlay.is_some() {
             return;
         }
@@ -104,6 +112,17 @@ impl App {
         }
         if self.overlay.is_some() {
             overlays::handle_key(self, key);
+            return;
+        }
+        if self.screen == Screen::Stats {
+            if matches!(
+                self.keymap.lookup(Context::Global, &key),
+                Some(Action::CtrlC)
+            ) {
+                self.ctrl_c();
+            } else {
+                stats::handle_key(self, key, size);
+            }
             return;
         }
         if self.screen == Screen::History {

@@ -1,8 +1,9 @@
-//! Full screens: the chat (three panes) and the history browser. `draw` is the one entry the run
+//! Full screens: the chat (three panes), the history browser and the usage report. `draw` is the one entry the run
 //! loop and the snapshot tests call; it reads the state and changes nothing.
 
 pub mod chat;
 pub mod history;
+pub mod stats;
 
 use ratatui::Frame;
 
@@ -18,6 +19,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     match app.screen {
         Screen::Chat => chat::draw(f, app, area),
         Screen::History => history::draw(f, app, area),
+        Screen::Stats => stats::draw(f, app, area),
     }
     // An approval request wins over every screen: the agent is waiting for it.
     if let Some(req) = app.approvals.front() {

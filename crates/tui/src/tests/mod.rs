@@ -7,3 +7,4 @@ mod fixtures;
 mod history;
 mod keys;
 mod snapshots;
+mod stats;

@@ -1,0 +1,180 @@
+//! Provider layers the binary adds around the configured provider: the response cache backed by
+//! the session store, and the configured sampling temperature.
+//!
+//! The providers crate defines the cache ([`Cached`], the key, the recording format) but must not
+//! know the store, and the store must not know providers: this adapter is where the two meet.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use llm_repl_core::provider::ChatStream;
+use llm_repl_core::{ChatRequest, Provider, ProviderError};
+use llm_repl_providers::cache::{CacheKey, RecordedResponse, ResponseCache};
+use llm_repl_store::Store;
+
+/// A [`ResponseCache`] over the store's `response_cache` tree (key bytes = the key's hex,
+/// value = [`RecordedResponse::to_bytes`]). Store errors are logged and treated as misses: a
+/// cache must never make a call fail.
+pub struct StoreCache {
+    store: Store,
+}
+
+impl StoreCache {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+impl ResponseCache for StoreCache {
+    fn get(&self, key: &CacheKey) -> Option<RecordedResponse> {
+        match self.store.cache_get(key.0.as_bytes()) {
+            Ok(bytes) => bytes.and_then(|b| RecordedResponse::from_bytes(&b)),
+            Err(e) => {
+                tracing::warn!("response cache read failed: {e}");
+                None
+            }
+        }
+    }
+
+    fn put(&self, key: &CacheKey, response: RecordedResponse) {
+        if let Err(e) = self.store.cache_put(key.0.as_bytes(), &response.to_bytes()) {
+            tracing::warn!("response cache write failed: {e}");
+        }
+    }
+}
+
+/// Sets the configured temperature on every request that does not carry one (the agent's
+/// requests leave it to the provider).
+pub struct WithTemperature {
+    inner: Arc<dyn Provider>,
+    temperature: f32,
+}
+
+impl WithTemperature {
+    pub fn new(inner: Arc<dyn Provider>, temperature: f32) -> Self {
+        Self { inner, temperature }
+    }
+}
+
+impl Provider for WithTemperature {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn default_model(&self) -> &str {
+        self.inner.default_model()
+    }
+
+    fn is_mock(&self) -> bool {
+        self.inner.is_mock()
+    }
+
+    fn stream(&self, mut request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
+        request.temperature.get_or_insert(self.temperature);
+        self.inner.stream(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use futures::StreamExt;
+    use llm_repl_core::StreamItem;
+    use llm_repl_protocol::{Message, Usage};
+    use llm_repl_providers::cache::{Cached, cache_key};
+
+    use super::*;
+
+    /// Answers "hi" with usage, remembering each request's temperature.
+    #[derive(Default)]
+    struct Echo {
+        seen: Mutex<Vec<Option<f32>>>,
+    }
+
+    impl Provider for Echo {
+        fn name(&self) -> &str {
+            "echo"
+        }
+
+        fn default_model(&self) -> &str {
+            "echo-1"
+        }
+
+        fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
+            self.seen.lock().unwrap().push(request.temperature);
+            let usage = Usage {
+                input: 10,
+                output: 2,
+                ..Usage::default()
+            };
+            Box::pin(async move {
+                Ok(futures::stream::iter([
+                    Ok(StreamItem::Text("hi".into())),
+                    Ok(StreamItem::Usage(usage)),
+                    Ok(StreamItem::Finish("stop".into())),
+                ])
+                .boxed())
+            })
+        }
+    }
+
+    fn request() -> ChatRequest {
+        ChatRequest {
+            model: String::new(),
+            messages: vec![Message::user("hello")],
+            tools: Vec::new(),
+            max_tokens: None,
+            temperature: None,
+        }
+    }
+
+    async fn drain(p: &dyn Provider) -> Vec<StreamItem> {
+        let stream = p.stream(request()).await.unwrap();
+        stream.map(|i| i.unwrap()).collect().await
+    }
+
+    #[tokio::test]
+    async fn store_backed_cache_answers_the_second_identical_call_for_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let echo = Arc::new(Echo::default());
+        let cached: Arc<dyn Provider> = Arc::new(Cached::new(
+            echo.clone(),
+            Arc::new(StoreCache::new(store.clone())),
+        ));
+        let layered = WithTemperature::new(cached, 0.0);
+        let first = drain(&layered).await;
+        let second = drain(&layered).await;
+        assert_eq!(*echo.seen.lock().unwrap(), vec![Some(0.0)], "one call only");
+        assert_eq!(first[0], second[0]);
+        assert_eq!(second[1], StreamItem::Usage(Usage::default()));
+        let mut req = request();
+        req.temperature = Some(0.0);
+        let key = cache_key("echo", "echo-1", &req).unwrap();
+        let stored = store.cache_get(key.0.as_bytes()).unwrap().unwrap();
+        let rec = RecordedResponse::from_bytes(&stored).unwrap();
+        assert_eq!(
+            (rec.provider.as_str(), rec.model.as_str()),
+            ("echo", "echo-1")
+        );
+        assert_eq!(rec.original_usage().input, 10);
+    }
+
+    #[tokio::test]
+    async fn an_explicit_temperature_is_kept_and_unreadable_entries_are_misses() {
+        let echo = Arc::new(Echo::default());
+        let layered = WithTemperature::new(echo.clone(), 0.7);
+        let mut req = request();
+        req.temperature = Some(0.2);
+        let _ = layered.stream(req).await.unwrap();
+        let _ = layered.stream(request()).await.unwrap();
+        assert_eq!(*echo.seen.lock().unwrap(), vec![Some(0.2), Some(0.7)]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.cache_put(b"0123", b"not json").unwrap();
+        let cache = StoreCache::new(store);
+        assert!(cache.get(&CacheKey("0123".into())).is_none());
+    }
+}
