@@ -123,6 +123,11 @@ fn route_picks_the_cheapest_healthy_candidate_and_falls_back() {
         route.contains("fallback #2 after cheap:cheap-model failed"),
         "{route}"
     );
+    // Priced as the candidate that served it: 100 in at $1/M + 5 out at $2/M.
+    let usage = ev.iter().find(|e| e["event"] == "usage").unwrap();
+    assert_eq!(usage["model"], "mid-model", "{usage}");
+    let paid = usage["cost"]["call_usd"].as_f64().unwrap();
+    assert!((paid - 0.00011).abs() < 1e-12, "{usage}");
     let session = ev
         .iter()
         .find(|e| e["event"] == "session_started")

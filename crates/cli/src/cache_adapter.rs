@@ -69,6 +69,10 @@ impl Provider for WithTemperature {
         self.inner.is_mock()
     }
 
+    fn served_by(&self) -> Option<(String, String)> {
+        self.inner.served_by()
+    }
+
     fn stream(&self, mut request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
         request.temperature.get_or_insert(self.temperature);
         self.inner.stream(request)

@@ -100,6 +100,12 @@ pub trait Provider: Send + Sync {
         false
     }
 
+    /// The provider entry and model that served the last call, where that differs from
+    /// `name()` and the requested model (a route picks one of several). Prices use it.
+    fn served_by(&self) -> Option<(String, String)> {
+        None
+    }
+
     /// Starts one streaming call. Errors before the first item (connect, HTTP status) come from
     /// the future; errors after it from the stream.
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>>;

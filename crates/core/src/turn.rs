@@ -351,19 +351,21 @@ impl Turn {
                 estimate::estimate_usage(&request.model, &request.messages, &request.tools, &answer)
             }
         });
-        let provider = self.input.provider.name().to_string();
-        // The price table lists the mock (and local servers) as free.
-        let cost =
-            self.input
-                .meter
-                .record(&self.input.prices, &provider, &self.input.model, &usage);
-        self.input.recorder.usage(
-            &self.input.session_id,
-            &provider,
-            &self.input.model,
-            &usage,
-            cost,
-        );
+        // Priced as whoever served it (a route names its chosen candidate); the price table
+        // lists the mock and local servers as free.
+        let (provider, model) = self.input.provider.served_by().unwrap_or_else(|| {
+            (
+                self.input.provider.name().to_string(),
+                self.input.model.clone(),
+            )
+        });
+        let cost = self
+            .input
+            .meter
+            .record(&self.input.prices, &provider, &model, &usage);
+        self.input
+            .recorder
+            .usage(&self.input.session_id, &provider, &model, &usage, cost);
         let budget = self
             .input
             .budgets
@@ -372,7 +374,7 @@ impl Turn {
             .flatten();
         self.emit(Event::Usage {
             turn: self.input.turn,
-            model: self.input.model.clone(),
+            model,
             usage,
             turn_usage: self.input.meter.turn().usage,
             session_usage: self.input.meter.session().usage,

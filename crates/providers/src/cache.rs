@@ -267,6 +267,10 @@ impl Provider for Cached {
         self.inner.is_mock()
     }
 
+    fn served_by(&self) -> Option<(String, String)> {
+        self.inner.served_by()
+    }
+
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
         Box::pin(async move {
             let key = cache_key(self.inner.name(), self.inner.default_model(), &request);

@@ -261,6 +261,10 @@ impl Provider for Router {
         &self.name
     }
 
+    fn served_by(&self) -> Option<(String, String)> {
+        self.last_choice().map(|c| (c.provider, c.model))
+    }
+
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
         Box::pin(self.route(request))
     }
