@@ -95,13 +95,15 @@ impl Agent {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let info = session_info(&deps, deps.provider.as_ref(), None);
         let recorder = Recorder::new(deps.store.take(), events_tx.clone());
-        let user = crate::budget::current_user("");
-        let budgets = Budgets::new(&deps.config.budget, None, user.clone()).unwrap_or_else(|e| {
-            let _ = events_tx.send(Event::Error {
-                message: format!("budget config: {e}; budgets are off"),
+        let user = crate::budget::current_user(&deps.config.budget.user);
+        let profile = deps.config.budget.profiles.get(&user);
+        let budgets =
+            Budgets::new(&deps.config.budget, profile, user.clone()).unwrap_or_else(|e| {
+                let _ = events_tx.send(Event::Error {
+                    message: format!("budget config: {e}; budgets are off"),
+                });
+                Budgets::none(user)
             });
-            Budgets::none(user)
-        });
         let side = deps.side_events.take();
         let meter = Meter::new(Tally::default(), recorder.today_tally());
         let agent = Agent {

@@ -184,11 +184,17 @@ pub struct BudgetConfig {
     pub month_usd: Option<f64>,
     /// Warn when this fraction of a limit is spent.
     pub warn_at: f64,
+    /// Whose budget this is; empty means the OS user ($USER).
+    pub user: String,
+    /// Per-user limits (`[budget.profiles.NAME]`), overriding the ones above field by field.
+    pub profiles: BTreeMap<String, crate::budget::BudgetProfile>,
 }
 
 impl Default for BudgetConfig {
     fn default() -> Self {
         Self {
+            user: String::new(),
+            profiles: BTreeMap::new(),
             session_usd: None,
             day_usd: None,
             month_usd: None,
@@ -437,6 +443,20 @@ min_tier = 1
         assert!(msg.contains("cannot nest"), "{msg}");
         let msg = bad("temperature = 3.5\n");
         assert!(msg.contains("temperature"), "{msg}");
+    }
+
+    #[test]
+    fn budget_profiles_apply_to_their_user() {
+        let text =
+            "[budget]\nday_usd = 5.0\nuser = \"alice\"\n[budget.profiles.alice]\nday_usd = 2.0\n";
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        let user = crate::budget::current_user(&c.budget.user);
+        assert_eq!(user, "alice");
+        let b = crate::budget::Budgets::new(&c.budget, c.budget.profiles.get(&user), user).unwrap();
+        assert_eq!(b.limit(crate::budget::Scope::Day), Some(2.0));
+        let bob =
+            crate::budget::Budgets::new(&c.budget, c.budget.profiles.get("bob"), "bob").unwrap();
+        assert_eq!(bob.limit(crate::budget::Scope::Day), Some(5.0));
     }
 
     #[test]

@@ -7,6 +7,7 @@ fn config(session: Option<f64>, day: Option<f64>, month: Option<f64>) -> BudgetC
         day_usd: day,
         month_usd: month,
         warn_at: 0.8,
+        ..BudgetConfig::default()
     }
 }
 
