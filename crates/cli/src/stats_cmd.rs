@@ -4,14 +4,13 @@
 //! Days are UTC days, as the usage ledger records them. `--until` pins the period's last day so
 //! that the output of a given store is reproducible.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use llm_repl_core::pricing::stats::{self, Group, GroupBy, UsageRow};
 use llm_repl_core::pricing::{PriceTable, format_usd};
-use llm_repl_store::{Store, format_day};
+use llm_repl_store::format_day;
 use serde_json::{Value, json};
 
 use crate::sessions_cmd::{Access, open, out, report_error};
@@ -107,35 +106,6 @@ pub fn parse_day(s: &str) -> anyhow::Result<u32> {
     Ok(day)
 }
 
-/// The usage rows of days `from..=to`, each with its session's title.
-fn load_rows(store: &Store, from: u32, to: u32) -> anyhow::Result<Vec<UsageRow>> {
-    let mut titles: HashMap<String, String> = HashMap::new();
-    let mut out = Vec::new();
-    for r in store.usage_records(from, to)? {
-        let title = match titles.get(&r.session) {
-            Some(t) => t.clone(),
-            None => {
-                let t = store
-                    .get_session(&r.session)?
-                    .map(|s| s.title.split_whitespace().collect::<Vec<_>>().join(" "))
-                    .unwrap_or_default();
-                titles.insert(r.session.clone(), t.clone());
-                t
-            }
-        };
-        out.push(UsageRow {
-            day: format_day(r.day),
-            session_id: r.session,
-            session_title: title,
-            provider: r.provider,
-            model: r.model,
-            usage: r.usage,
-            cost_usd: r.cost_usd,
-        });
-    }
-    Ok(out)
-}
-
 /// The whole output of `stats` for `args`, text or JSON.
 pub fn report(data_dir: &Path, args: &StatsArgs) -> anyhow::Result<String> {
     anyhow::ensure!(args.days >= 1, "--days must be at least 1");
@@ -145,7 +115,7 @@ pub fn report(data_dir: &Path, args: &StatsArgs) -> anyhow::Result<String> {
     };
     let from = to.saturating_sub(args.days - 1);
     let rows = match open(data_dir, Access::Read)? {
-        Some(store) => load_rows(&store, from, to)?,
+        Some(store) => llm_repl_core::persist::usage_rows(&store, from, to)?,
         None => Vec::new(),
     };
     let table = PriceTable::builtin();

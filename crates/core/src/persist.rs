@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use crate::ids::now_ms;
 use crate::pricing::CostTally;
 use crate::pricing::meter::Tally;
+use crate::pricing::stats::UsageRow;
 
 /// A handle the agent and its turns share.
 #[derive(Clone)]
@@ -190,10 +191,38 @@ pub fn month_start_day(day: u32) -> u32 {
     u32::try_from(first).unwrap_or(0)
 }
 
-/// `YYYY-MM-DD` of a day number.
-pub fn civil_date(day: u32) -> String {
-    let (y, m, d) = civil_from_days(i64::from(day));
-    format!("{y:04}-{m:02}-{d:02}")
+/// The usage rows of days `from..=to` for the stats report, each with its session's title
+/// (one lookup per session, titles on one line).
+pub fn usage_rows(
+    store: &Store,
+    from: u32,
+    to: u32,
+) -> Result<Vec<UsageRow>, llm_repl_store::StoreError> {
+    let mut titles: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for r in store.usage_records(from, to)? {
+        let title = match titles.get(&r.session) {
+            Some(t) => t.clone(),
+            None => {
+                let t = store
+                    .get_session(&r.session)?
+                    .map(|s| s.title.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default();
+                titles.insert(r.session.clone(), t.clone());
+                t
+            }
+        };
+        out.push(UsageRow {
+            day: llm_repl_store::format_day(r.day),
+            session_id: r.session,
+            session_title: title,
+            provider: r.provider,
+            model: r.model,
+            usage: r.usage,
+            cost_usd: r.cost_usd,
+        });
+    }
+    Ok(out)
 }
 
 // Howard Hinnant's civil calendar algorithms.
@@ -261,7 +290,6 @@ mod tests {
         // 2026-11-26 is day 20783; 2026-11-01 is 20758.
         assert_eq!(days_from_civil(2026, 11, 26), 20_783);
         assert_eq!(month_start_day(20_783), 20_758);
-        assert_eq!(civil_date(20_783), "2026-11-26");
         assert_eq!(civil_from_days(20_758), (2026, 11, 1));
         assert_eq!(month_start_day(0), 0);
     }

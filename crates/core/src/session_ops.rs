@@ -7,8 +7,8 @@ use llm_repl_protocol::{Event, ExportFormat, NoticeLevel, SessionId};
 use llm_repl_store::Store;
 
 use crate::agent::Agent;
-use crate::persist::{civil_date, repair_history};
-use crate::pricing::stats::{UsageRow, render_report};
+use crate::persist::{repair_history, usage_rows};
+use crate::pricing::stats::render_report;
 
 impl Agent {
     fn store_or_say(&self) -> Option<Store> {
@@ -165,8 +165,8 @@ impl Agent {
         };
         let to = store.today();
         let from = to.saturating_sub(days.max(1) - 1);
-        let records = match store.usage_records(from, to) {
-            Ok(r) => r,
+        let rows = match usage_rows(&store, from, to) {
+            Ok(rows) => rows,
             Err(e) => {
                 self.emit(Event::Error {
                     message: format!("cannot read usage: {e}"),
@@ -174,26 +174,6 @@ impl Agent {
                 return;
             }
         };
-        let rows: Vec<UsageRow> = records
-            .into_iter()
-            .map(|r| {
-                let title = store
-                    .get_session(&r.session)
-                    .ok()
-                    .flatten()
-                    .map(|s| s.title)
-                    .unwrap_or_default();
-                UsageRow {
-                    day: civil_date(r.day),
-                    session_id: r.session,
-                    session_title: title,
-                    provider: r.provider,
-                    model: r.model,
-                    usage: r.usage,
-                    cost_usd: r.cost_usd,
-                }
-            })
-            .collect();
         let period = if days == 1 {
             "today".to_string()
         } else {
