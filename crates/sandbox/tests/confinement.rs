@@ -323,7 +323,7 @@ async fn wall_timeout_and_background_processes() {
     )
     .await;
     assert_eq!(r.exit, Exit::TimedOut);
-    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(t.elapsed() < Duration::from_secs(8));
     let marker = e.ws.join("daemon-was-here");
     let code = format!(
         "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(1)\n        open('{}', 'w').write('x')\n    os._exit(0)\nprint('parent done')",
@@ -360,7 +360,7 @@ async fn huge_output_is_capped_quickly() {
     assert_eq!(r.exit, Exit::Code(0));
     assert_eq!(r.output.len(), 1 << 20);
     assert_eq!(r.cut_bytes, 99 << 20);
-    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(t.elapsed() < Duration::from_secs(15));
 }
 
 #[tokio::test]

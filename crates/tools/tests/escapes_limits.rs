@@ -24,7 +24,7 @@ async fn py_fork_bomb() {
         .parse()
         .unwrap();
     assert!(n < 32, "{}", out.content);
-    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(t.elapsed() < Duration::from_secs(10));
     e.still_works().await;
 }
 
@@ -99,7 +99,7 @@ async fn py_sleep_past_the_wall_timeout() {
     let t = Instant::now();
     let out = e.py("import time\ntime.sleep(60)").await;
     assert_eq!(out.status, ToolStatus::TimedOut);
-    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(t.elapsed() < Duration::from_secs(8));
     e.still_works().await;
 }
 
@@ -110,7 +110,7 @@ async fn sh_sleep_past_the_wall_timeout() {
     let out = e.sh("sleep 60; echo DONE").await;
     assert_eq!(out.status, ToolStatus::TimedOut);
     assert!(!out.content.contains("DONE"));
-    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(t.elapsed() < Duration::from_secs(8));
     e.still_works().await;
 }
 

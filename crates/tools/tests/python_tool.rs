@@ -82,7 +82,7 @@ async fn timeout_kills_the_whole_process_group() {
     let t = Instant::now();
     let out = run(&py, dir.path(), json!({"code": code})).await;
     assert_eq!(out.status, ToolStatus::TimedOut, "{}", out.content);
-    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(t.elapsed() < Duration::from_secs(8));
     assert!(out.content.contains("timed out"), "{}", out.content);
     // Bounded wait past the child's sleep: the marker must never appear.
     let deadline = Instant::now() + Duration::from_millis(2500);
