@@ -236,6 +236,7 @@ impl Agent {
             }
             Op::SetBudget { scope, limit_usd } => self.set_budget(&scope, limit_usd),
             Op::ListSessions { offset, limit } => self.list_sessions(offset, limit),
+            Op::PreviewSession { id } => self.preview_session(&id),
             Op::Search { query, limit } => self.search(&query, limit),
             Op::RenameSession { id, title } => self.rename_session(&id, &title),
             Op::DeleteSession { id } => self.delete_session(&id),

@@ -64,6 +64,37 @@ impl Agent {
         true
     }
 
+    /// The first messages of a stored session, contents cut to a few hundred characters.
+    pub(crate) fn preview_session(&self, id: &str) {
+        const MESSAGES: usize = 40;
+        const CHARS: usize = 400;
+        let Some(store) = self.store_or_say() else {
+            return;
+        };
+        match store.load_session(id) {
+            Ok(loaded) => {
+                let messages = loaded
+                    .plain_messages()
+                    .into_iter()
+                    .take(MESSAGES)
+                    .map(|mut m| {
+                        if m.content.chars().count() > CHARS {
+                            m.content = m.content.chars().take(CHARS).collect::<String>() + "…";
+                        }
+                        m
+                    })
+                    .collect();
+                self.emit(Event::SessionPreview {
+                    id: id.to_string(),
+                    messages,
+                });
+            }
+            Err(e) => self.emit(Event::Error {
+                message: format!("cannot preview {id}: {e}"),
+            }),
+        }
+    }
+
     pub(crate) fn list_sessions(&self, offset: usize, limit: usize) {
         let Some(store) = self.store_or_say() else {
             return;

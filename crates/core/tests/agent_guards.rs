@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use llm_repl_core::config::Config;
 use llm_repl_core::{Agent, AgentDeps, StreamItem, ToolRegistry};
-use llm_repl_protocol::{Event, FinishReason};
+use llm_repl_protocol::{Event, FinishReason, Op};
 
 #[tokio::test]
 async fn the_next_prompt_is_accepted_the_moment_turn_finished_arrives() {
@@ -164,4 +164,55 @@ async fn model_titles_rename_the_stored_session_after_the_first_turn() {
     let title_request = &provider.requests.lock().unwrap()[1];
     assert_eq!(title_request.max_tokens, Some(16));
     assert!(title_request.tools.is_empty());
+}
+
+#[tokio::test]
+async fn a_stored_session_can_be_previewed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = llm_repl_store::Store::open(dir.path()).unwrap();
+    let provider = Arc::new(Scripted::default());
+    provider
+        .answers
+        .lock()
+        .unwrap()
+        .push_back(text(&"long answer ".repeat(100)));
+    let mut h = Agent::spawn(AgentDeps {
+        config: Config::default(),
+        provider,
+        provider_factory: None,
+        prices: Arc::new(prices()),
+        tools: ToolRegistry::new(),
+        workdir: PathBuf::from("."),
+        context_window: None,
+        interactive: true,
+        store: Some(store),
+        resume: None,
+        side_events: None,
+    });
+    submit(&h, "tell me a long story");
+    let (events, _) = until_finished(&mut h).await;
+    let id = events
+        .iter()
+        .find_map(|e| match e {
+            Event::SessionStarted { info } => Some(info.id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    h.ops.send(Op::PreviewSession { id: id.clone() }).unwrap();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), h.events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Event::SessionPreview { id: got, messages } = ev {
+            assert_eq!(got, id);
+            assert_eq!(messages[0].content, "tell me a long story");
+            assert!(
+                messages[1].content.chars().count() <= 401,
+                "long contents are cut"
+            );
+            assert!(messages[1].content.ends_with('…'));
+            break;
+        }
+    }
 }

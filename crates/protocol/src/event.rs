@@ -220,6 +220,11 @@ pub enum Event {
         query: String,
         hits: Vec<SearchHit>,
     },
+    /// The first messages of a stored session (long contents cut), answering PreviewSession.
+    SessionPreview {
+        id: SessionId,
+        messages: Vec<Message>,
+    },
     Exported {
         id: SessionId,
         path: String,

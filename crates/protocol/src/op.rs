@@ -45,6 +45,10 @@ pub enum Op {
     OpenSession {
         id: SessionId,
     },
+    /// The start of a stored session's conversation, for the history browser's preview.
+    PreviewSession {
+        id: SessionId,
+    },
     /// Page through stored sessions, newest first.
     ListSessions {
         offset: usize,

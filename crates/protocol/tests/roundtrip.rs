@@ -60,6 +60,7 @@ fn ops_round_trip() {
             limit_usd: 2.5,
         },
         Op::Stats { days: 30 },
+        Op::PreviewSession { id: "s1".into() },
         Op::SetApprovals {
             policy: "always".into(),
         },
@@ -217,6 +218,10 @@ fn events_round_trip() {
             provider: "groq".into(),
             healthy: false,
             detail: "circuit open for 30 s".into(),
+        },
+        Event::SessionPreview {
+            id: "s".into(),
+            messages: vec![Message::user("q")],
         },
         Event::ShutdownComplete,
     ];

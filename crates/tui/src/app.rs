@@ -20,7 +20,7 @@ use crate::panes::conversation::{Conversation, ItemKind};
 use crate::panes::input::InputPane;
 use crate::panes::meter::{Activity, Meter};
 use crate::panes::trace::{RunState, Trace};
-use crate::screens::history::HistoryScreen;
+use crate::screens::history::{self, HistoryScreen};
 use crate::screens::stats::{self, StatsScreen};
 use crate::theme::Theme;
 
@@ -337,8 +337,15 @@ impl App {
                     self.notice(level, text);
                 }
             }
-            Event::SessionList { sessions, total } => self.history.set_sessions(sessions, total),
-            Event::SearchResults { query, hits } => self.history.set_hits(query, hits),
+            Event::SessionList { sessions, total } => {
+                self.history.set_sessions(sessions, total);
+                history::sync_preview(self);
+            }
+            Event::SearchResults { query, hits } => {
+                self.history.set_hits(query, hits);
+                history::sync_preview(self);
+            }
+            Event::SessionPreview { id, messages } => self.history.preview = Some((id, messages)),
             Event::Exported { path, .. } => {
                 self.notice(NoticeLevel::Info, format!("exported to {path}"));
                 self.flash(format!("exported to {path}"));

@@ -221,6 +221,9 @@ pub fn ops(app: &mut App) -> Vec<llm_repl_protocol::Op> {
     app.drain_effects()
         .into_iter()
         .filter_map(|e| match e {
+            // Preview requests follow the selection by themselves; tests of what the user asked
+            // for leave them out (`preview_ops` checks them).
+            Effect::Op(llm_repl_protocol::Op::PreviewSession { .. }) => None,
             Effect::Op(op) => Some(op),
             _ => None,
         })

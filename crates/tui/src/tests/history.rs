@@ -247,3 +247,45 @@ fn small_terminal() {
     press(&mut app, key(KeyCode::Down));
     assert_snapshot!(render(&app, 60, 20).backend());
 }
+
+#[test]
+fn the_preview_follows_the_selection_and_shows_the_conversation() {
+    use llm_repl_protocol::Message;
+    let mut app = browser();
+    app.apply_event(Event::SessionList {
+        sessions: summaries(3),
+        total: 3,
+    });
+    let asked: Vec<Op> = app
+        .drain_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            crate::app::Effect::Op(op @ Op::PreviewSession { .. }) => Some(op),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, vec![Op::PreviewSession { id: "s-000".into() }]);
+    app.apply_event(Event::SessionPreview {
+        id: "s-000".into(),
+        messages: vec![
+            Message::user("which primes are below one hundred?"),
+            Message::assistant("There are 25 of them.", vec![]),
+        ],
+    });
+    let screen = format!("{:?}", render(&app, 120, 30).backend().buffer());
+    assert!(screen.contains("which primes are below"), "{screen}");
+    assert!(screen.contains("There are 25 of them"), "{screen}");
+    // Moving down asks for the next session's preview once; the old one is not shown for it.
+    press(&mut app, key(KeyCode::Down));
+    let asked: Vec<Op> = app
+        .drain_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            crate::app::Effect::Op(op @ Op::PreviewSession { .. }) => Some(op),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, vec![Op::PreviewSession { id: "s-001".into() }]);
+    let screen = format!("{:?}", render(&app, 120, 30).backend().buffer());
+    assert!(!screen.contains("There are 25 of them"), "{screen}");
+}

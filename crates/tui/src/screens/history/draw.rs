@@ -221,6 +221,23 @@ fn preview_lines(app: &App) -> Vec<Line<'static>> {
             out.push(Line::from(spans));
         }
     }
+    if let Some((_, messages)) = h.preview.as_ref().filter(|(p, _)| *p == id) {
+        out.push(Line::default());
+        out.push(Line::styled("conversation", t.title));
+        for m in messages.iter().filter(|m| m.role != Role::System) {
+            let text = if m.content.trim().is_empty() && !m.tool_calls.is_empty() {
+                let names: Vec<&str> = m.tool_calls.iter().map(|c| c.name.as_str()).collect();
+                format!("(calls {})", names.join(", "))
+            } else {
+                m.content.split_whitespace().collect::<Vec<_>>().join(" ")
+            };
+            let short: String = text.chars().take(160).collect();
+            out.push(Line::from(vec![
+                Span::styled(format!("{:>9}: ", role_label(m.role)), t.dim),
+                Span::styled(short, t.text),
+            ]));
+        }
+    }
     out.push(Line::default());
     out.push(Line::styled(
         "Enter resumes it with its conversation and tool trace.",

@@ -7,7 +7,9 @@
 mod draw;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use llm_repl_protocol::{ExportFormat, NoticeLevel, Op, SearchHit, SessionId, SessionSummary};
+use llm_repl_protocol::{
+    ExportFormat, Message, NoticeLevel, Op, SearchHit, SessionId, SessionSummary,
+};
 
 use crate::app::{App, Screen};
 
@@ -43,6 +45,10 @@ pub struct HistoryScreen {
     pub waiting_search: bool,
     /// The last notice or error that arrived while the browser was open (e.g. "no store").
     pub status: Option<(NoticeLevel, String)>,
+    /// The start of the previewed session's conversation, as the agent sent it.
+    pub preview: Option<(SessionId, Vec<Message>)>,
+    /// The session whose preview was last asked for (asked once per selection).
+    preview_asked: Option<SessionId>,
 }
 
 impl HistoryScreen {
@@ -102,12 +108,28 @@ impl HistoryScreen {
     }
 }
 
+/// Asks the agent for the selected session's conversation when the selection changed.
+pub fn sync_preview(app: &mut App) {
+    if app.screen != Screen::History {
+        return;
+    }
+    let selected = app.history.selected_id();
+    if selected == app.history.preview_asked {
+        return;
+    }
+    app.history.preview_asked = selected.clone();
+    if let Some(id) = selected {
+        app.send(Op::PreviewSession { id });
+    }
+}
+
 /// Opens the browser and asks for the first page.
 pub fn open(app: &mut App) {
     app.screen = Screen::History;
     app.history.mode = Mode::List;
     app.history.status = None;
     app.history.pending_offset = Some(0);
+    app.history.preview_asked = None;
     app.send(Op::ListSessions {
         offset: 0,
         limit: PAGE,
@@ -161,6 +183,11 @@ fn move_sel(app: &mut App, delta: isize) {
 }
 
 pub fn handle_key(app: &mut App, key: KeyEvent) {
+    handle_key_inner(app, key);
+    sync_preview(app);
+}
+
+fn handle_key_inner(app: &mut App, key: KeyEvent) {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match app.history.mode.clone() {
         Mode::Search => match key.code {
