@@ -3,13 +3,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use llm_repl_core::StreamItem;
 use llm_repl_core::config::Config;
-use llm_repl_core::{Agent, AgentDeps, StreamItem, ToolRegistry};
 use llm_repl_protocol::{Event, FinishReason, Op};
 
 #[tokio::test]
@@ -119,36 +117,17 @@ async fn a_panicking_turn_is_reported_and_the_session_goes_on() {
 async fn model_titles_rename_the_stored_session_after_the_first_turn() {
     let dir = tempfile::tempdir().unwrap();
     let store = llm_repl_store::Store::open(dir.path()).unwrap();
-    let provider = Arc::new(Scripted::default());
-    provider
-        .answers
-        .lock()
-        .unwrap()
-        .extend([text("42"), text("\"The Answer To Everything.\"")]);
     let mut config = Config::default();
     config.store.model_titles = true;
-    let mut h = Agent::spawn(AgentDeps {
+    let (mut h, provider) = start_with_store(
+        vec![text("42"), text("\"The Answer To Everything.\"")],
         config,
-        provider: provider.clone(),
-        provider_factory: None,
-        prices: Arc::new(prices()),
-        tools: ToolRegistry::new(),
-        workdir: PathBuf::from("."),
-        context_window: None,
-        interactive: true,
-        store: Some(store.clone()),
-        resume: None,
-        side_events: None,
-    });
+        true,
+        Some(store.clone()),
+    );
     submit(&h, "what is six times seven?");
     let (events, _) = until_finished(&mut h).await;
-    let id = events
-        .iter()
-        .find_map(|e| match e {
-            Event::SessionStarted { info } => Some(info.id.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let id = session_id(&events);
     loop {
         let ev = tokio::time::timeout(Duration::from_secs(10), h.events.recv())
             .await
@@ -170,34 +149,15 @@ async fn model_titles_rename_the_stored_session_after_the_first_turn() {
 async fn a_stored_session_can_be_previewed() {
     let dir = tempfile::tempdir().unwrap();
     let store = llm_repl_store::Store::open(dir.path()).unwrap();
-    let provider = Arc::new(Scripted::default());
-    provider
-        .answers
-        .lock()
-        .unwrap()
-        .push_back(text(&"long answer ".repeat(100)));
-    let mut h = Agent::spawn(AgentDeps {
-        config: Config::default(),
-        provider,
-        provider_factory: None,
-        prices: Arc::new(prices()),
-        tools: ToolRegistry::new(),
-        workdir: PathBuf::from("."),
-        context_window: None,
-        interactive: true,
-        store: Some(store),
-        resume: None,
-        side_events: None,
-    });
+    let (mut h, _provider) = start_with_store(
+        vec![text(&"long answer ".repeat(100))],
+        Config::default(),
+        true,
+        Some(store),
+    );
     submit(&h, "tell me a long story");
     let (events, _) = until_finished(&mut h).await;
-    let id = events
-        .iter()
-        .find_map(|e| match e {
-            Event::SessionStarted { info } => Some(info.id.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let id = session_id(&events);
     h.ops.send(Op::PreviewSession { id: id.clone() }).unwrap();
     loop {
         let ev = tokio::time::timeout(Duration::from_secs(10), h.events.recv())

@@ -165,6 +165,16 @@ pub fn start(
     config: Config,
     interactive: bool,
 ) -> (AgentHandle, Arc<Scripted>) {
+    start_with_store(answers, config, interactive, None)
+}
+
+/// Like [`start`], with sessions kept in `store`.
+pub fn start_with_store(
+    answers: Vec<Answer>,
+    config: Config,
+    interactive: bool,
+    store: Option<llm_repl_store::Store>,
+) -> (AgentHandle, Arc<Scripted>) {
     let provider = Arc::new(Scripted::default());
     provider.answers.lock().unwrap().extend(answers);
     let mut tools = ToolRegistry::new();
@@ -180,11 +190,22 @@ pub fn start(
         workdir: PathBuf::from("."),
         context_window: Some(1000),
         interactive,
-        store: None,
+        store,
         resume: None,
         side_events: None,
     });
     (handle, provider)
+}
+
+/// The id of the session the events started.
+pub fn session_id(events: &[Event]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::SessionStarted { info } => Some(info.id.clone()),
+            _ => None,
+        })
+        .expect("a SessionStarted event")
 }
 
 /// Collects events until the turn finishes.
