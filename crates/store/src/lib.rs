@@ -38,6 +38,7 @@ mod sessions;
 mod text;
 mod time;
 mod usage;
+mod varint;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

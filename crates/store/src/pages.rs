@@ -13,30 +13,10 @@ use sled::transaction::TransactionalTree;
 
 use crate::error::Result;
 use crate::index::TxResult;
+use crate::varint::{get_varint, put_varint};
 
 /// A page is closed once it holds this many bytes.
 pub(crate) const PAGE_BYTES: usize = 8 * 1024;
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint(b: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *b.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return Some(v);
-        }
-    }
-    None
-}
 
 /// `seg(be64) term`.
 pub(crate) fn page_key(seg: u64, first_term: &str) -> Vec<u8> {

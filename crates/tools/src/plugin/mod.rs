@@ -20,9 +20,7 @@
 //! function in the session's sandboxed interpreter (the sandbox cannot read the config dir, so
 //! the source travels with the call).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -153,21 +151,7 @@ fn discover(python: &Path, files: &[(String, String)]) -> Result<Vec<Found>, Str
         .map(|(file, source)| json!({"file": file, "source": source}))
         .collect();
     let input = serde_json::to_vec(&input).map_err(|e| e.to_string())?;
-    let mut child = Command::new(python)
-        .args(["-I", "-S", "-c", DISCOVER])
-        .env_clear()
-        .env("PYTHONIOENCODING", "utf-8")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let out = crate::python::run_script(python, DISCOVER, input)?;
     serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr).trim()))
 }

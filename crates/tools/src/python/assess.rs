@@ -4,9 +4,7 @@
 //! grammar is exactly the one the code will run under. It parses and never executes the code.
 //! It is advice for the approval policy; the sandbox is the enforcement.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use llm_repl_core::tool::Assessment;
 use llm_repl_protocol::{Finding, RiskLevel};
@@ -78,24 +76,7 @@ pub fn analyze(python: &Path, code: &str) -> Result<Analysis, String> {
             }],
         });
     }
-    let mut child = Command::new(python)
-        .args(["-I", "-S", "-c", ANALYZER])
-        .env_clear()
-        .env("PYTHONIOENCODING", "utf-8")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let code = code.to_owned();
-        // Written from a thread so a large input cannot deadlock against the output pipe.
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(code.as_bytes());
-        });
-    }
-    let out = child
-        .wait_with_output()
+    let out = super::run_script(python, ANALYZER, code.as_bytes().to_vec())
         .map_err(|e| format!("the analyzer failed: {e}"))?;
     let raw: RawAnalysis = serde_json::from_slice(&out.stdout).map_err(|e| {
         format!(

@@ -7,6 +7,33 @@
 pub mod assess;
 pub mod repl;
 
+/// Runs a short helper script (`python -I -S -c SCRIPT`, empty environment) with `input` on its
+/// stdin and returns what it printed. The input is written from a thread so a large input cannot
+/// deadlock against the output pipe. Used by the risk analyzer and plugin discovery.
+pub(crate) fn run_script(
+    python: &std::path::Path,
+    script: &str,
+    input: Vec<u8>,
+) -> Result<std::process::Output, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(python)
+        .args(["-I", "-S", "-c", script])
+        .env_clear()
+        .env("PYTHONIOENCODING", "utf-8")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
+    child.wait_with_output().map_err(|e| e.to_string())
+}
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

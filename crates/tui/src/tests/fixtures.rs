@@ -229,3 +229,14 @@ pub fn ops(app: &mut App) -> Vec<llm_repl_protocol::Op> {
         })
         .collect()
 }
+
+/// The preview requests sent since the last drain (the history browser asks for them itself).
+pub fn preview_ops(app: &mut App) -> Vec<llm_repl_protocol::Op> {
+    app.drain_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Op(op @ llm_repl_protocol::Op::PreviewSession { .. }) => Some(op),
+            _ => None,
+        })
+        .collect()
+}

@@ -256,14 +256,7 @@ fn the_preview_follows_the_selection_and_shows_the_conversation() {
         sessions: summaries(3),
         total: 3,
     });
-    let asked: Vec<Op> = app
-        .drain_effects()
-        .into_iter()
-        .filter_map(|e| match e {
-            crate::app::Effect::Op(op @ Op::PreviewSession { .. }) => Some(op),
-            _ => None,
-        })
-        .collect();
+    let asked = preview_ops(&mut app);
     assert_eq!(asked, vec![Op::PreviewSession { id: "s-000".into() }]);
     app.apply_event(Event::SessionPreview {
         id: "s-000".into(),
@@ -277,14 +270,7 @@ fn the_preview_follows_the_selection_and_shows_the_conversation() {
     assert!(screen.contains("There are 25 of them"), "{screen}");
     // Moving down asks for the next session's preview once; the old one is not shown for it.
     press(&mut app, key(KeyCode::Down));
-    let asked: Vec<Op> = app
-        .drain_effects()
-        .into_iter()
-        .filter_map(|e| match e {
-            crate::app::Effect::Op(op @ Op::PreviewSession { .. }) => Some(op),
-            _ => None,
-        })
-        .collect();
+    let asked = preview_ops(&mut app);
     assert_eq!(asked, vec![Op::PreviewSession { id: "s-001".into() }]);
     let screen = format!("{:?}", render(&app, 120, 30).backend().buffer());
     assert!(!screen.contains("There are 25 of them"), "{screen}");
