@@ -125,7 +125,13 @@ pub struct SandboxConfig {
     pub cpu_secs: u64,
     pub max_processes: u64,
     pub max_file_mb: u64,
+    /// Workspace-relative paths tools may read but never write (persistence through
+    /// `.git/hooks` or workspace plugins). An empty list opens them.
+    pub protect: Vec<String>,
 }
+
+/// The workspace paths read-only to tools unless the config says otherwise.
+pub const DEFAULT_PROTECTED: &[&str] = &[".git", ".llm-repl"];
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -136,6 +142,7 @@ impl Default for SandboxConfig {
             cpu_secs: 60,
             max_processes: 64,
             max_file_mb: 256,
+            protect: DEFAULT_PROTECTED.iter().map(|s| s.to_string()).collect(),
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct Settings {
     pub read_write: Vec<PathBuf>,
     /// Readable directories besides the system ones (e.g. an interpreter's prefix).
     pub read_only: Vec<PathBuf>,
+    /// Names relative to each read-write directory that stay read-only inside it (e.g.
+    /// `.git`, `.llm-repl`): persistence through hooks or plugins is refused.
+    pub protected: Vec<PathBuf>,
     /// The process's HOME and TMPDIR.
     pub scratch: PathBuf,
     /// Let the process reach the network.
@@ -48,6 +51,7 @@ impl Default for Settings {
         Self {
             read_write: Vec::new(),
             read_only: Vec::new(),
+            protected: Vec::new(),
             scratch: std::env::temp_dir(),
             network: false,
             require: true,

@@ -78,6 +78,7 @@ pub fn sandbox_settings(tools: &ToolsConfig, sandbox: &SandboxConfig) -> Setting
         max_processes: sandbox.max_processes,
         max_file_bytes: sandbox.max_file_mb * MIB,
         max_output_bytes: tools.max_output_bytes,
+        protected: sandbox.protect.iter().map(PathBuf::from).collect(),
         ..Settings::default()
     }
 }
