@@ -6,7 +6,9 @@
 //! It knows nothing of language models, tools or the agent; it must never read config files or
 //! secrets itself. Callers hand it a [`Settings`] (paths, limits, policy) and a [`Job`].
 
+mod cgroup;
 mod confine;
+mod mounts;
 mod output;
 mod probe;
 mod run;
@@ -14,6 +16,8 @@ mod seccomp;
 
 use std::path::PathBuf;
 
+pub use cgroup::{CgroupSupport, support as cgroup_support};
+pub use confine::NOBODY;
 pub use output::{Budget, Utf8Carry};
 pub use probe::{FULL_LANDLOCK_ABI, SandboxSupport, probe};
 pub use run::{Exit, Job, Report, Spawned, Stream};
@@ -31,8 +35,10 @@ pub struct Settings {
     /// Names relative to each read-write directory that stay read-only inside it (e.g.
     /// `.git`, `.llm-repl`): persistence through hooks or plugins is refused.
     pub protected: Vec<PathBuf>,
-    /// The process's HOME and TMPDIR.
-    pub scratch: PathBuf,
+    /// Size of the private `/tmp` (also `HOME` and `TMPDIR`) and of `/dev/shm`, each.
+    pub tmp_bytes: u64,
+    /// Files and directories the private `/tmp` may hold.
+    pub tmp_inodes: u64,
     /// Let the process reach the network.
     pub network: bool,
     /// Refuse to run when the kernel cannot confine (else run with a warning).
@@ -52,7 +58,8 @@ impl Default for Settings {
             read_write: Vec::new(),
             read_only: Vec::new(),
             protected: Vec::new(),
-            scratch: std::env::temp_dir(),
+            tmp_bytes: 256 * 1024 * 1024,
+            tmp_inodes: 65536,
             network: false,
             require: true,
             cpu_secs: 60,
@@ -94,13 +101,13 @@ impl Sandbox {
         &self.settings
     }
 
-    /// The environment every process gets: nothing inherited, no keys.
+    /// The environment every process gets: nothing inherited, no keys. `HOME` and `TMPDIR`
+    /// are the sandbox's private `/tmp`.
     pub fn base_env(&self) -> Vec<(String, String)> {
-        let scratch = self.settings.scratch.display().to_string();
         vec![
             ("PATH".into(), SANDBOX_PATH.into()),
-            ("HOME".into(), scratch.clone()),
-            ("TMPDIR".into(), scratch),
+            ("HOME".into(), "/tmp".into()),
+            ("TMPDIR".into(), "/tmp".into()),
             ("LANG".into(), "C.UTF-8".into()),
             ("LC_ALL".into(), "C.UTF-8".into()),
             ("PYTHONIOENCODING".into(), "utf-8".into()),
@@ -115,9 +122,28 @@ impl Sandbox {
     }
 
     /// A command for `job` with the environment scrubbed and the confinement applied in the
-    /// child before `exec`. Fails when the policy requires confinement the kernel lacks.
-    pub fn command(&self, job: &Job) -> Result<tokio::process::Command, SandboxError> {
-        self.check_policy()?;
+    /// child before `exec`, and the sandbox's control group (when the machine offers one; else
+    /// a warning says so). Fails when the policy requires confinement the kernel lacks.
+    pub fn command(&self, job: &Job) -> Result<Confined, SandboxError> {
+        let mut warnings = self.check_policy()?;
+        let support = probe();
+        let group = if support.namespaces {
+            match cgroup::Group::create(cgroup::Limits {
+                memory_bytes: self.settings.memory_bytes,
+                max_processes: self.settings.max_processes,
+            }) {
+                Ok(g) => Some(std::sync::Arc::new(g)),
+                Err(why) => {
+                    warnings.push(format!(
+                        "no control group for this sandbox ({why}): memory and process limits \
+                         apply per process only"
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let mut read_only = self.settings.read_only.clone();
         // The program's directory, and its prefix for `.../bin/prog` (an interpreter's lib).
         if let Some(dir) = job.program.parent() {
@@ -129,8 +155,9 @@ impl Sandbox {
                 read_only.push(prefix.to_path_buf());
             }
         }
-        let prepared = confine::Prepared::new(&self.settings, probe(), &read_only)
-            .map_err(SandboxError::Unavailable)?;
+        let prepared =
+            confine::Prepared::new(&self.settings, support, &read_only, &job.cwd, group.clone())
+                .map_err(SandboxError::Unavailable)?;
         let mut cmd = tokio::process::Command::new(&job.program);
         cmd.args(&job.args).current_dir(&job.cwd).env_clear();
         for (k, v) in self.base_env().into_iter().chain(job.env.iter().cloned()) {
@@ -141,8 +168,22 @@ impl Sandbox {
         unsafe {
             cmd.pre_exec(move || prepared.apply());
         }
-        Ok(cmd)
+        Ok(Confined {
+            command: cmd,
+            group,
+            warnings,
+        })
     }
+}
+
+/// A command ready to spawn, with what it needs kept alive beside it.
+#[derive(Debug)]
+pub struct Confined {
+    pub command: tokio::process::Command,
+    /// The sandbox's control group: every process the command starts is in it.
+    pub group: Option<std::sync::Arc<cgroup::Group>>,
+    /// What confinement is missing or degraded (shown to the user).
+    pub warnings: Vec<String>,
 }
 
 /// The `require` policy applied to what the kernel offers: missing essentials (Landlock,

@@ -9,9 +9,12 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+use crate::cgroup::Group;
 use crate::output::{Budget, Utf8Carry};
 use crate::{Sandbox, SandboxError};
 
@@ -101,6 +104,7 @@ pub struct Spawned {
     pub child: tokio::process::Child,
     /// What confinement was missing (it was started anyway because `require` is off).
     pub warnings: Vec<String>,
+    group: Option<Arc<Group>>,
 }
 
 impl Spawned {
@@ -117,18 +121,68 @@ impl Spawned {
     /// Kills the process and everything it started, now.
     pub fn kill(&mut self) {
         if let Some(pid) = self.child.id() {
-            GroupKiller(pid as i32).kill();
+            GroupKiller(pid as i32, self.group.clone()).kill();
         }
         let _ = self.child.start_kill();
     }
+
+    /// Kills every process the sandboxed program started, keeping the program itself: what
+    /// a call left running (a double-forked daemon, a `&` job) dies with the call, whatever
+    /// the program's own code did to prevent it. Returns how many were killed.
+    pub fn kill_strays(&self) -> usize {
+        let Some(anchor) = self.child.id() else {
+            return 0;
+        };
+        let anchor = anchor as i32;
+        // The anchor's one child is the program (pid 1 of the sandbox's namespace).
+        let program: Vec<i32> =
+            std::fs::read_to_string(format!("/proc/{anchor}/task/{anchor}/children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
+        let keep: Vec<i32> = std::iter::once(anchor).chain(program).collect();
+        match &self.group {
+            Some(g) => g.kill_except(&keep),
+            None => kill_namespace_except(&keep),
+        }
+    }
+}
+
+/// Without a control group: every process in the same pid namespace as the program, found
+/// through /proc, but those in `keep`.
+fn kill_namespace_except(keep: &[i32]) -> usize {
+    let Some(&program) = keep.get(1) else {
+        return 0;
+    };
+    let Ok(ns) = std::fs::read_link(format!("/proc/{program}/ns/pid")) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if keep.contains(&pid) {
+            continue;
+        }
+        if std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|p| p == ns) {
+            // SAFETY: kill(2); no memory involved.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            n += 1;
+        }
+    }
+    n
 }
 
 impl Sandbox {
     /// Starts `job` confined and returns at once; `job.stdin` and `job.timeout` are ignored
     /// (the caller owns the pipes and the clock).
     pub fn spawn(&self, job: &Job) -> Result<Spawned, SandboxError> {
-        let warnings = self.check_policy()?;
-        let mut cmd = self.command(job)?;
+        let confined = self.command(job)?;
+        let (mut cmd, group, warnings) = (confined.command, confined.group, confined.warnings);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -137,7 +191,11 @@ impl Sandbox {
             program: job.program.clone(),
             source: e,
         })?;
-        Ok(Spawned { child, warnings })
+        Ok(Spawned {
+            child,
+            warnings,
+            group,
+        })
     }
 
     /// Runs `job` to the end. `on_chunk` sees each piece of output (already capped and decoded)
@@ -149,11 +207,11 @@ impl Sandbox {
         on_chunk: &mut (dyn FnMut(Stream, &str) + Send),
     ) -> Result<Report, SandboxError> {
         let started = Instant::now();
-        let warnings = self.check_policy()?;
+        let confined = self.command(job)?;
+        let (mut cmd, group, warnings) = (confined.command, confined.group, confined.warnings);
         for w in &warnings {
             on_chunk(Stream::Info, w);
         }
-        let mut cmd = self.command(job)?;
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -163,7 +221,7 @@ impl Sandbox {
             source: e,
         })?;
         let pid = child.id().unwrap_or(0) as i32;
-        let guard = GroupKiller(pid);
+        let guard = GroupKiller(pid, group);
 
         if let Some(mut stdin) = child.stdin.take() {
             let data = job.stdin.clone();
@@ -283,8 +341,9 @@ fn exit_of(s: ExitStatus) -> Exit {
     }
 }
 
-/// Kills the process group led by the child (it called `setsid`, so its pgid is its pid).
-struct GroupKiller(i32);
+/// Kills the process group led by the child (it called `setsid`, so its pgid is its pid) and
+/// everything in the sandbox's control group (a process that made its own session).
+struct GroupKiller(i32, Option<Arc<Group>>);
 
 impl GroupKiller {
     fn kill(&self) {
@@ -293,6 +352,9 @@ impl GroupKiller {
             unsafe {
                 libc::kill(-self.0, libc::SIGKILL);
             }
+        }
+        if let Some(g) = &self.1 {
+            g.kill_except(&[]);
         }
     }
 }

@@ -71,11 +71,8 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let scratch = dir.path().join("scratch");
-    std::fs::create_dir_all(&scratch).unwrap();
     let sandbox = Sandbox::new(Settings {
-        read_write: vec![ws.clone(), scratch.clone()],
-        scratch,
+        read_write: vec![ws.clone()],
         ..Settings::default()
     });
     let job = Job {

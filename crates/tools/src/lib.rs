@@ -83,13 +83,6 @@ pub fn sandbox_settings(tools: &ToolsConfig, sandbox: &SandboxConfig) -> Setting
     }
 }
 
-/// Where per-session scratch dirs live: a private directory under the system temp dir.
-pub fn default_scratch_root() -> PathBuf {
-    // SAFETY: getuid cannot fail and touches no memory.
-    let uid = unsafe { libc::getuid() };
-    std::env::temp_dir().join(format!("llm-repl-{uid}"))
-}
-
 /// The built-in tools, plus the shared interpreter plugin tools run in.
 #[derive(Clone)]
 pub struct ToolSet {
@@ -112,6 +105,7 @@ impl ToolSet {
 /// `search`. Fails when no Python interpreter is found (the message says how to configure
 /// one). Spawns nothing.
 pub fn toolset(tools: &ToolsConfig, sandbox: &SandboxConfig) -> anyhow::Result<ToolSet> {
+    runner::remove_old_scratch();
     let python = find_python(&tools.python).ok_or_else(|| {
         if tools.python.is_empty() {
             anyhow::anyhow!(
@@ -128,7 +122,6 @@ pub fn toolset(tools: &ToolsConfig, sandbox: &SandboxConfig) -> anyhow::Result<T
     let runner = Runner {
         base: sandbox_settings(tools, sandbox),
         timeout: Duration::from_secs(tools.timeout_secs.max(1)),
-        scratch_root: default_scratch_root(),
     };
     let max_bytes = tools.max_output_bytes;
     let python = PythonTool::new(python, runner.clone());

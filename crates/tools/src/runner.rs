@@ -1,5 +1,9 @@
-//! The bridge from a tool call to the sandbox: per-session scratch dirs, the sandbox settings of
-//! one call, live output into the call's sink.
+//! The bridge from a tool call to the sandbox: the sandbox settings of one call, live output
+//! into the call's sink.
+//!
+//! A call's scratch space (`HOME`, `TMPDIR`) is the sandbox's own size-capped `/tmp`, which
+//! exists only as long as the sandbox: nothing is left on the host to clean up. Scratch
+//! directories of older versions (under the system temp dir) are removed at start.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,50 +16,22 @@ use llm_repl_sandbox::{Exit, Job, Report, Sandbox, Settings, Stream};
 /// Shared by the process-running tools.
 #[derive(Debug, Clone)]
 pub struct Runner {
-    /// Limits and policy; `read_write` and `scratch` are filled per call.
+    /// Limits and policy; `read_write` is filled per call.
     pub base: Settings,
     pub timeout: Duration,
-    /// Per-session scratch dirs are created under this directory.
-    pub scratch_root: PathBuf,
 }
 
 impl Runner {
-    /// The session's scratch dir, created on first use.
-    pub fn scratch(&self, session_id: &str) -> Result<PathBuf, String> {
-        let name: String = session_id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let name = if name.is_empty() {
-            "default".into()
-        } else {
-            name
-        };
-        create_private_dir(&self.scratch_root)?;
-        check_private_dir(&self.scratch_root)?;
-        let dir = self.scratch_root.join(name);
-        create_private_dir(&dir)?;
-        Ok(dir)
-    }
-
-    /// The sandbox for one call in `workdir` of `session_id`.
-    pub fn sandbox(&self, workdir: &Path, session_id: &str) -> Result<Sandbox, String> {
-        let scratch = self.scratch(session_id)?;
+    /// The sandbox for one call in `workdir`.
+    pub fn sandbox(&self, workdir: &Path) -> Sandbox {
         let mut settings = self.base.clone();
-        settings.read_write = vec![workdir.to_path_buf(), scratch.clone()];
-        settings.scratch = scratch;
-        Ok(Sandbox::new(settings))
+        settings.read_write = vec![workdir.to_path_buf()];
+        Sandbox::new(settings)
     }
 
     /// Runs `job` in the call's sandbox, streaming output into `ctx.output`.
     pub async fn run(&self, job: &Job, ctx: &ToolContext) -> Result<Report, String> {
-        let sandbox = self.sandbox(&ctx.workdir, &ctx.session_id)?;
+        let sandbox = self.sandbox(&ctx.workdir);
         let sink = ctx.output.clone();
         let mut on_chunk = |s, text: &str| sink.send(stream_of(s), text);
         let report = sandbox
@@ -72,31 +48,19 @@ impl Runner {
     }
 }
 
-/// The scratch root lives in a shared temp dir: it must be ours, a real directory, private.
-fn check_private_dir(dir: &Path) -> Result<(), String> {
+/// Removes the per-session scratch directories older versions left under the system temp
+/// dir (`llm-repl-<uid>`), when that directory is ours and no symlink.
+pub fn remove_old_scratch() {
     use std::os::unix::fs::MetadataExt;
-    let meta = dir
-        .symlink_metadata()
-        .map_err(|e| format!("the scratch root {}: {e}", dir.display()))?;
-    // SAFETY: geteuid cannot fail and touches no memory.
-    let me = unsafe { libc::geteuid() };
-    if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "the scratch root {} is not a private directory owned by this user: refusing to use \
-             it (remove it and retry)",
-            dir.display()
-        ));
+    // SAFETY: getuid cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    let dir: PathBuf = std::env::temp_dir().join(format!("llm-repl-{uid}"));
+    if let Ok(meta) = dir.symlink_metadata()
+        && meta.is_dir()
+        && meta.uid() == uid
+    {
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    Ok(())
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("cannot create the scratch dir {}: {e}", dir.display()))
 }
 
 /// The observation for a finished process: its output, then one line of status.

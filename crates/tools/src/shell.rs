@@ -213,8 +213,8 @@ impl Tool for ShellTool {
         ToolSpec {
             name: "shell".into(),
             description: "Run a POSIX shell command line (/bin/sh -c) in the sandbox, in the \
-                          workspace directory. No network; only the workspace and a scratch dir \
-                          are writable. Returns stdout, stderr and the exit code."
+                          workspace directory. No network; only the workspace and a private /tmp \
+                          are writable (.git read-only). Returns stdout, stderr and the exit code."
                 .into(),
             parameters: json!({
                 "type": "object",

@@ -119,10 +119,7 @@ impl PythonTool {
             notes.push("[note: the workspace changed: a new interpreter was started]".into());
         }
         if slot.repl.is_none() {
-            let sandbox = match self.runner.sandbox(&ctx.workdir, &ctx.session_id) {
-                Ok(s) => s,
-                Err(e) => return ToolOutcome::error(e),
-            };
+            let sandbox = self.runner.sandbox(&ctx.workdir);
             match Repl::start(&sandbox, &self.python, &ctx.workdir, &ctx.cancel).await {
                 Ok(r) => {
                     for w in &r.warnings {
@@ -150,6 +147,14 @@ impl PythonTool {
         let (end, out) = repl
             .call(code, timeout, max, &ctx.cancel, &mut on_chunk)
             .await;
+        // Nothing a call started outlives it, whatever the code did to the REPL's own clean-up.
+        let strays = repl.kill_strays();
+        if strays > 0 {
+            notes.push(format!(
+                "[note: {strays} process(es) this call left running were stopped: only the \
+                 interpreter itself persists between calls]"
+            ));
+        }
         if out.cut_bytes > 0 {
             ctx.output.send(
                 OutputStream::Info,
@@ -262,7 +267,7 @@ impl Tool for PythonTool {
             description: "Run Python 3 code in a persistent sandboxed interpreter (like a REPL: \
                           variables, imports and functions stay defined between calls). The \
                           value of a final expression is shown. No network; only the workspace \
-                          and a scratch dir (HOME) are writable."
+                          and a private /tmp (HOME) are writable; .git is read-only."
                 .into(),
             parameters: json!({
                 "type": "object",

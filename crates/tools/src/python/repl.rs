@@ -149,6 +149,11 @@ impl Repl {
         self.proc.kill();
     }
 
+    /// Kills every process the interpreter started, keeping the interpreter.
+    pub fn kill_strays(&self) -> usize {
+        self.proc.kill_strays()
+    }
+
     async fn read_frame(&mut self) -> Result<(u8, Vec<u8>), String> {
         let mut head = [0u8; 5];
         self.stdout
