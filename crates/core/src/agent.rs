@@ -178,6 +178,7 @@ impl Agent {
                 Some(event) = recv_side(&mut side) => self.emit(event),
             }
         }
+        self.deps.tools.end_session(&self.info.id);
         if let Some(store) = self.recorder.store() {
             let _ = store.flush();
         }
@@ -288,6 +289,8 @@ impl Agent {
 
     /// Starts an empty session (or adopts `info` of a loaded one).
     pub(crate) fn reset_session(&mut self, info: Option<SessionInfo>) {
+        // The session being left keeps no interpreter or process running.
+        self.deps.tools.end_session(&self.info.id);
         self.history.clear();
         if let Ok(mut remembered) = self.approvals.remembered.lock() {
             remembered.clear();

@@ -98,6 +98,10 @@ pub trait Tool: Send + Sync {
 
     /// Runs one call. Must return when `ctx.cancel` fires, with status `Interrupted`.
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome>;
+
+    /// The session ended (another was opened, or the agent stopped): release what the tool
+    /// keeps for it (a persistent interpreter and every process it started). Default: nothing.
+    fn end_session(&self, _session_id: &str) {}
 }
 
 /// The tools the agent offers, by name.
@@ -132,5 +136,12 @@ impl ToolRegistry {
 
     pub fn names(&self) -> Vec<&str> {
         self.tools.keys().map(String::as_str).collect()
+    }
+
+    /// Tells every tool that `session_id` ended.
+    pub fn end_session(&self, session_id: &str) {
+        for t in self.tools.values() {
+            t.end_session(session_id);
+        }
     }
 }

@@ -261,6 +261,10 @@ fn done(c: &mut String, reply: &Reply) -> ToolStatus {
 }
 
 impl Tool for PythonTool {
+    fn end_session(&self, session_id: &str) {
+        self.close_session(session_id);
+    }
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: "python".into(),
