@@ -135,7 +135,10 @@ pub async fn quick_checks(settings: &Settings) -> Vec<Check> {
     let (store, python, sandbox) = tokio::join!(
         local::store(settings.data_dir()),
         local::python(&settings.config.tools.python, timeout),
-        local::sandbox(settings.config.sandbox.require),
+        local::sandbox(
+            settings.config.sandbox.require,
+            &settings.config.sandbox.protect,
+        ),
     );
     checks.extend([store, python, sandbox]);
     checks
@@ -195,7 +198,7 @@ async fn all_checks(global: &Global, timeout: Duration) -> Vec<Check> {
     let (store, python, sandbox, provider_checks) = tokio::join!(
         local::store(settings.data_dir()),
         local::python(&config.tools.python, timeout),
-        local::sandbox(config.sandbox.require),
+        local::sandbox(config.sandbox.require, &config.sandbox.protect),
         provider_checks,
     );
     let mut checks = vec![config_check, store, python, sandbox];

@@ -13,6 +13,8 @@ mod output;
 mod probe;
 mod run;
 mod seccomp;
+#[doc(hidden)]
+pub mod testing;
 
 use std::path::PathBuf;
 

@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 pub struct SandboxSupport {
     /// The Landlock ABI version (0: none). 1 confines files, 4 adds TCP, 6 signals.
     pub landlock_abi: i32,
-    /// A new user + network + pid namespace can be created (network cut, process tree kill,
-    /// per-sandbox process limit).
+    /// New user, mount, network, pid, IPC, UTS and cgroup namespaces can be created (the
+    /// private filesystem view, network cut, process tree kill).
     pub namespaces: bool,
     /// Seccomp filters are available.
     pub seccomp: bool,
@@ -48,13 +48,32 @@ impl SandboxSupport {
         m
     }
 
-    /// One line for `doctor`.
+    /// One line for `doctor`: the kernel's features, the uid tools run as, the filesystem
+    /// view and the whole-sandbox limits.
     pub fn summary(&self) -> String {
+        // SAFETY: geteuid cannot fail and touches no memory.
+        let uid = unsafe { libc::geteuid() };
+        let runs_as = match (self.namespaces, uid) {
+            (true, 0) => format!("tools run as uid {} (never root)", crate::NOBODY),
+            (true, u) => format!("tools run as uid {u}"),
+            (false, 0) => "tools run as ROOT (no user namespace)".to_string(),
+            (false, u) => format!("tools run as uid {u}"),
+        };
         format!(
-            "landlock ABI {}, namespaces {}, seccomp {}",
+            "landlock ABI {}, namespaces {}, seccomp {}; {runs_as}; {}; cgroup: {}",
             self.landlock_abi,
-            if self.namespaces { "yes" } else { "no" },
-            if self.seccomp { "yes" } else { "no" }
+            if self.namespaces {
+                "yes (user, mount, pid, net, ipc, uts, cgroup)"
+            } else {
+                "no"
+            },
+            if self.seccomp { "yes" } else { "no" },
+            if self.namespaces {
+                "private filesystem view (system read-only, workspace, own /tmp, /dev, /proc)"
+            } else {
+                "NO private filesystem view"
+            },
+            crate::cgroup_support().summary()
         )
     }
 }

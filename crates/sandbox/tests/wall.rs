@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use llm_repl_sandbox::CgroupSupport;
+use llm_repl_sandbox::testing::{Beacon, Until};
 use llm_repl_sandbox::{Exit, Job, NOBODY, Report, Sandbox, Settings, cgroup_support};
 use tokio_util::sync::CancellationToken;
 
@@ -308,74 +308,13 @@ async fn scratch_leaves_nothing_on_the_host() {
 
 // Class 3: processes that outlive their call.
 
-/// A FIFO the test reads: a writer inside the sandbox holds it open while it lives, so the
-/// read sees end-of-file exactly when the last such process is gone.
-struct Beacon {
-    _path: PathBuf,
-    file: std::fs::File,
-}
-
-impl Beacon {
-    fn new(ws: &Path) -> Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = ws.join("beacon");
-        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: mkfifo with a valid C string.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&path)
-            .unwrap();
-        Self { _path: path, file }
-    }
-
-    /// Waits (bounded) until a writer has sent something (`Up`) or every writer is gone after
-    /// having been there (`Gone`); false when `limit` passes first.
-    async fn wait(&mut self, until: Until, limit: Duration) -> bool {
-        let fd = self.file.as_raw_fd();
-        let mut file = self.file.try_clone().unwrap();
-        tokio::task::spawn_blocking(move || {
-            let deadline = std::time::Instant::now() + limit;
-            let mut buf = [0u8; 64];
-            while std::time::Instant::now() < deadline {
-                let mut pfd = libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: poll on one valid pollfd.
-                if unsafe { libc::poll(&mut pfd, 1, 200) } <= 0 {
-                    continue;
-                }
-                match (file.read(&mut buf), until) {
-                    (Ok(n), Until::Up) if n > 0 => return true,
-                    (Ok(0), Until::Gone) => return true,
-                    (Err(e), _) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    (Err(_), _) => return false,
-                    _ => std::thread::yield_now(),
-                }
-            }
-            false
-        })
-        .await
-        .unwrap()
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Until {
-    Up,
-    Gone,
-}
-
 /// Python that leaves a double-forked, session-leading daemon holding the beacon open.
 const DAEMON: &str = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        fd = os.open('beacon', os.O_WRONLY)\n        os.write(fd, b'up')\n        time.sleep(300)\n    os._exit(0)\nos.wait()\nprint('daemon started', flush=True)";
 
 #[tokio::test]
 async fn a_daemon_a_call_left_behind_is_killed_with_the_strays() {
     let e = env();
-    let mut beacon = Beacon::new(&e.ws);
+    let beacon = Beacon::new(&e.ws).unwrap();
     let sandbox = Sandbox::new(e.settings.clone());
     let job = Job {
         program: "/usr/bin/python3".into(),

@@ -198,15 +198,21 @@ pub async fn python(configured: &str, timeout: Duration) -> Check {
     }
 }
 
-/// What the kernel offers the sandbox, against `sandbox.require`.
-pub async fn sandbox(require: bool) -> Check {
+/// What the kernel offers the sandbox, against `sandbox.require`, and the workspace paths
+/// tools can read but never write.
+pub async fn sandbox(require: bool, protect: &[String]) -> Check {
     let support =
         match tokio::task::spawn_blocking(|| llm_repl_tools::sandbox_probe().clone()).await {
             Ok(s) => s,
             Err(e) => return Check::fail("sandbox", format!("the sandbox probe crashed: {e}")),
         };
     let missing = support.missing();
-    let summary = support.summary();
+    let protected = if protect.is_empty() {
+        "protected: nothing (sandbox.protect = [])".to_string()
+    } else {
+        format!("protected (read-only): {}", protect.join(", "))
+    };
+    let summary = format!("{}; {protected}", support.summary());
     if missing.is_empty() {
         return Check::ok("sandbox", summary);
     }
@@ -314,8 +320,8 @@ mod tests {
     #[tokio::test]
     async fn sandbox_line_follows_the_require_policy() {
         let support = llm_repl_tools::sandbox_probe();
-        let strict = sandbox(true).await;
-        let lax = sandbox(false).await;
+        let strict = sandbox(true, &[]).await;
+        let lax = sandbox(false, &[]).await;
         assert!(strict.detail.starts_with(&support.summary()));
         assert_ne!(
             lax.status,
