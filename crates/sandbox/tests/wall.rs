@@ -334,15 +334,14 @@ async fn a_daemon_a_call_left_behind_is_killed_with_the_strays() {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     out.read_line(&mut line).await.unwrap();
     assert!(line.contains("daemon started"), "{line}");
-    assert!(
-        beacon.wait(Until::Up, Duration::from_secs(10)).await,
-        "no daemon"
-    );
+    let beacon = std::sync::Arc::new(beacon);
+    let b = beacon.clone();
+    let up = tokio::task::spawn_blocking(move || b.wait(Until::Up, Duration::from_secs(10)));
+    assert!(up.await.unwrap(), "no daemon");
     assert!(spawned.kill_strays() >= 1);
-    assert!(
-        beacon.wait(Until::Gone, Duration::from_secs(10)).await,
-        "the daemon survived"
-    );
+    let b = beacon.clone();
+    let gone = tokio::task::spawn_blocking(move || b.wait(Until::Gone, Duration::from_secs(10)));
+    assert!(gone.await.unwrap(), "the daemon survived");
     // The program itself is alive and answers.
     let mut stdin = spawned.child.stdin.take().unwrap();
     stdin.write_all(b"still here\n").await.unwrap();
