@@ -131,6 +131,7 @@ pub fn toolset(tools: &ToolsConfig, sandbox: &SandboxConfig) -> anyhow::Result<T
         scratch_root: default_scratch_root(),
     };
     let max_bytes = tools.max_output_bytes;
+    let protected = workspace::Protected::new(&sandbox.protect);
     let python = PythonTool::new(python, runner.clone());
     Ok(ToolSet {
         tools: vec![
@@ -138,8 +139,10 @@ pub fn toolset(tools: &ToolsConfig, sandbox: &SandboxConfig) -> anyhow::Result<T
             Arc::new(ShellTool { runner }),
             Arc::new(ReadFile { max_bytes }),
             Arc::new(ListDir),
-            Arc::new(WriteFile),
-            Arc::new(EditFile),
+            Arc::new(WriteFile {
+                protected: protected.clone(),
+            }),
+            Arc::new(EditFile { protected }),
             Arc::new(Search),
         ],
         python,

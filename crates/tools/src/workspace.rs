@@ -1,155 +1,574 @@
-//! Confining file paths to the workspace.
+//! Confining the file tools to the workspace, by the kernel.
 //!
-//! Every path a model names is resolved (symlinks and `..` included) and must land inside the
-//! canonical workspace; anything else is refused with a message the model can act on.
+//! The file tools run in the app process, beside sandboxed code that can keep running (a thread,
+//! a background process) and swap a directory for a symlink at any moment. So no path is checked
+//! and then reopened by name. The workspace root is opened as a directory handle and every path
+//! a model names is resolved by the kernel beneath it: `openat2` with `RESOLVE_BENEATH |
+//! RESOLVE_NO_MAGICLINKS` (`..` above the root, absolute paths or symlinks, and symlinks leading
+//! out fail with `EXDEV`; `/proc` magic links fail too). Everything after that works on the
+//! handles it got:
+//! - reads open `O_NONBLOCK | O_NOCTTY` and `fstat` the open file: FIFOs, devices and sockets
+//!   are refused without blocking (see [`Workspace::open_existing`]);
+//! - writes create a temporary file `O_CREAT | O_EXCL | O_NOFOLLOW` beneath the target's
+//!   directory handle and `renameat` it over the target ([`WriteTarget::replace`]): atomic, and
+//!   a symlink or hard link swapped in at the target is replaced, never written through;
+//! - the protected paths (`[sandbox] protect`) are compared on the location the kernel reports
+//!   for the directory handle (`/proc/self/fd`), not on the string the model wrote, so `a/../`,
+//!   `./` and symlinks into `.git` all land on the same answer.
+//!
+//! `RESOLVE_NO_XDEV` is not used: only the user can mount inside the workspace (sandboxed code's
+//! mounts live in its own mount namespace), so crossing a mount point is the user's choice.
 
+use std::ffi::OsString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The workspace root, canonicalized.
-pub fn root(workdir: &Path) -> Result<PathBuf, String> {
-    workdir
-        .canonicalize()
-        .map_err(|e| format!("the workspace {} is not usable: {e}", workdir.display()))
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
+use rustix::io::Errno;
+use tokio_util::sync::CancellationToken;
+
+/// How every model-named path is resolved.
+const RESOLVE: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_MAGICLINKS);
+
+/// Times a resolution is retried when the kernel reports a concurrent rename (`EAGAIN`).
+const RETRIES: usize = 32;
+
+/// Bytes read between two looks at the cancel token.
+const CHUNK: usize = 64 * 1024;
+
+/// The message of an interrupted operation (the tool turns it into an `Interrupted` outcome).
+pub const INTERRUPTED: &str = "interrupted";
+
+/// The workspace root as a directory handle, and where the kernel says it is.
+pub struct Workspace {
+    root: OwnedFd,
+    root_path: PathBuf,
+    given: PathBuf,
 }
 
-/// Resolves an existing `path` (relative to the workspace, or absolute) and checks that it stays
-/// inside the workspace after following every symlink.
-pub fn resolve_existing(workdir: &Path, path: &str) -> Result<PathBuf, String> {
-    let root = root(workdir)?;
-    let joined = root.join(path);
-    let real = joined.canonicalize().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("{path}: no such file or directory"),
-        _ => format!("{path}: {e}"),
-    })?;
-    if !real.starts_with(&root) {
-        return Err(format!(
-            "{path}: refused: it resolves to {} which is outside the workspace {}",
-            real.display(),
-            root.display()
-        ));
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("root", &self.root_path)
+            .finish()
     }
-    Ok(real)
 }
 
-/// Resolves a path that may not exist yet (a file to create): its parent must exist inside the
-/// workspace and the name must be a plain file name.
-pub fn resolve_new(workdir: &Path, path: &str) -> Result<PathBuf, String> {
-    let rel = Path::new(path);
-    let name = match rel.components().next_back() {
-        Some(Component::Normal(n)) => n.to_owned(),
-        _ => return Err(format!("{path}: not a file name")),
-    };
-    let parent = rel.parent().filter(|p| !p.as_os_str().is_empty());
-    let dir = resolve_existing(workdir, parent.map_or(".", |p| p.to_str().unwrap_or("\0")))?;
-    let target = dir.join(name);
-    if let Ok(meta) = target.symlink_metadata()
-        && meta.file_type().is_symlink()
-    {
-        // An existing symlink must itself resolve inside.
-        return resolve_existing(workdir, path);
+/// What a path names, from `fstat` of the open handle.
+pub fn kind(st: &Stat) -> FileType {
+    FileType::from_raw_mode(st.st_mode)
+}
+
+fn kind_name(t: FileType) -> &'static str {
+    match t {
+        FileType::RegularFile => "a regular file",
+        FileType::Directory => "a directory",
+        FileType::Symlink => "a symlink",
+        FileType::Fifo => "a FIFO (named pipe)",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        FileType::Unknown => "of an unknown kind",
     }
-    Ok(target)
 }
 
-/// Resolves a file path to create or overwrite, allowing missing parent directories: the
-/// deepest existing ancestor must be inside the workspace and the rest plain names. Returns the
-/// target and the directories to create.
-pub fn resolve_for_write(workdir: &Path, path: &str) -> Result<PathBuf, String> {
-    let root = root(workdir)?;
-    let rel = Path::new(path);
-    let joined = if rel.is_absolute() {
-        rel.to_path_buf()
-    } else {
-        root.join(rel)
-    };
-    let mut existing = joined.as_path();
-    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
-    while existing.symlink_metadata().is_err() {
-        match (existing.file_name(), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent;
+/// The refusal for anything but a regular file or directory.
+pub fn not_regular(path: &str, t: FileType) -> String {
+    format!(
+        "{path} is {}: not a regular file, refused (reading it could block or have side effects)",
+        kind_name(t)
+    )
+}
+
+impl Workspace {
+    /// Opens the workspace root (a path the user chose; sandboxed code cannot move it).
+    pub fn open(workdir: &Path) -> Result<Self, String> {
+        let root = rustix::fs::open(
+            workdir,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| format!("the workspace {} is not usable: {e}", workdir.display()))?;
+        let root_path = fd_path(root.as_fd())
+            .or_else(|_| workdir.canonicalize())
+            .unwrap_or_else(|_| workdir.to_path_buf());
+        Ok(Self {
+            root,
+            root_path,
+            given: workdir.to_path_buf(),
+        })
+    }
+
+    /// Where the kernel says the root is.
+    pub fn root_path(&self) -> &Path {
+        &self.root_path
+    }
+
+    /// The argument as a path relative to the root; an absolute path is accepted when it starts
+    /// with the root (the rest is still resolved beneath it).
+    pub fn relative(&self, path: &str) -> Result<PathBuf, String> {
+        let p = Path::new(path);
+        if path.is_empty() {
+            return Ok(".".into());
+        }
+        if !p.is_absolute() {
+            return Ok(p.to_path_buf());
+        }
+        for base in [&self.root_path, &self.given] {
+            if let Ok(rest) = p.strip_prefix(base) {
+                return Ok(if rest.as_os_str().is_empty() {
+                    ".".into()
+                } else {
+                    rest.to_path_buf()
+                });
             }
-            _ => return Err(format!("{path}: not a usable path")),
+        }
+        Err(self.outside(path))
+    }
+
+    fn outside(&self, path: &str) -> String {
+        format!(
+            "{path}: refused: it leads outside the workspace {} (`..` above it, an absolute path \
+             or symlink, or a symlink pointing out)",
+            self.root_path.display()
+        )
+    }
+
+    /// A kernel error as a message the model can act on.
+    pub fn explain(&self, path: &str, e: Errno) -> String {
+        match e {
+            Errno::XDEV => self.outside(path),
+            Errno::NOENT => format!("{path}: no such file or directory"),
+            Errno::NOTDIR => format!("{path}: a component of the path is not a directory"),
+            Errno::LOOP => format!("{path}: too many symlinks, or a symlink where none may be"),
+            Errno::NXIO => format!("{path} is a socket or device: not a regular file, refused"),
+            Errno::AGAIN => format!("{path}: the workspace kept changing while it was resolved"),
+            Errno::NOSYS => {
+                "the file tools need openat2 (Linux 5.6 or later), which this system refuses".into()
+            }
+            Errno::INVAL => format!("{path}: not a usable path"),
+            _ => format!("{path}: {e}"),
         }
     }
-    if rel.components().any(|c| matches!(c, Component::ParentDir)) && !rest.is_empty() {
-        return Err(format!("{path}: refused: `..` in a path to create"));
+
+    /// `openat2(dirfd, rel)` beneath `dirfd`, retried on a concurrent rename.
+    fn openat(
+        dirfd: BorrowedFd<'_>,
+        rel: &Path,
+        flags: OFlags,
+        mode: Mode,
+    ) -> Result<OwnedFd, Errno> {
+        let mut tries = 0;
+        loop {
+            match rustix::fs::openat2(dirfd, rel, flags | OFlags::CLOEXEC, mode, RESOLVE) {
+                Err(Errno::AGAIN) if tries < RETRIES => tries += 1,
+                Err(Errno::INTR) => {}
+                r => return r,
+            }
+        }
     }
-    let real = existing
-        .canonicalize()
-        .map_err(|e| format!("{path}: {e}"))?;
-    if !real.starts_with(&root) {
-        return Err(format!(
-            "{path}: refused: it resolves to {} which is outside the workspace {}",
-            real.display(),
-            root.display()
+
+    /// Opens an existing `path` for reading, following symlinks only while they stay beneath the
+    /// root, without blocking on a FIFO; the caller decides by the returned kind.
+    pub fn open_existing(&self, path: &str) -> Result<(OwnedFd, Stat), String> {
+        let rel = self.relative(path)?;
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY;
+        let fd = Self::openat(self.root.as_fd(), &rel, flags, Mode::empty())
+            .map_err(|e| self.explain(path, e))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| format!("{path}: {e}"))?;
+        Ok((fd, st))
+    }
+
+    /// A directory handle (`O_PATH`) for `rel`, beneath the root.
+    fn dir_handle(&self, rel: &Path) -> Result<OwnedFd, Errno> {
+        Self::openat(
+            self.root.as_fd(),
+            rel,
+            OFlags::PATH | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+    }
+
+    /// Where `fd` is, relative to the root, as the kernel reports it.
+    pub fn location(&self, fd: BorrowedFd<'_>) -> Result<PathBuf, String> {
+        let abs = fd_path(fd)
+            .map_err(|e| format!("cannot tell where a file is (/proc is needed): {e}"))?;
+        abs.strip_prefix(&self.root_path)
+            .map(Path::to_path_buf)
+            .map_err(|_| {
+                format!(
+                    "{} is not inside the workspace any more (moved or removed meanwhile)",
+                    abs.display()
+                )
+            })
+    }
+
+    /// Resolves `path` for writing: the directory handle it lives in and its name there. An
+    /// existing symlink is followed (beneath the root) to the file it names. Missing parent
+    /// directories are created when `create_dirs`. Refuses protected locations.
+    pub fn target(
+        &self,
+        path: &str,
+        create_dirs: bool,
+        protected: &Protected,
+    ) -> Result<WriteTarget, String> {
+        let rel = self.relative(path)?;
+        let Some(Component::Normal(name)) = rel.components().next_back() else {
+            return Err(format!("{path}: not a file name"));
+        };
+        let name = name.to_owned();
+        let parent = rel
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = match self.dir_handle(parent) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) if create_dirs => self.create_dirs(parent, path, protected)?,
+            Err(e) => return Err(self.explain(path, e)),
+        };
+        let mut t = WriteTarget {
+            location: self.location(dir.as_fd())?.join(&name),
+            dir,
+            name,
+        };
+        if t.is_symlink() {
+            t = self.through_symlink(&rel, path)?;
+        }
+        protected.check(path, &t.location, &self.root_path)?;
+        Ok(t)
+    }
+
+    /// Creates the missing directories of `parent`, one name at a time beneath the handle of
+    /// the one before (never `..`), refusing protected locations.
+    fn create_dirs(
+        &self,
+        parent: &Path,
+        path: &str,
+        protected: &Protected,
+    ) -> Result<OwnedFd, String> {
+        if parent
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(format!("{path}: refused: `..` in a path to create"));
+        }
+        let mut cur = self
+            .dir_handle(Path::new("."))
+            .map_err(|e| self.explain(path, e))?;
+        let mut prefix = PathBuf::new();
+        for c in parent.components() {
+            let Component::Normal(c) = c else { continue };
+            prefix.push(c);
+            cur = match self.dir_handle(&prefix) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT) => {
+                    let loc = self.location(cur.as_fd())?.join(c);
+                    protected.check(path, &loc, &self.root_path)?;
+                    match rustix::fs::mkdirat(&cur, c, Mode::from_raw_mode(0o777)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(self.explain(path, e)),
+                    }
+                    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW;
+                    Self::openat(cur.as_fd(), Path::new(c), flags, Mode::empty())
+                        .map_err(|e| self.explain(path, e))?
+                }
+                Err(e) => return Err(self.explain(path, e)),
+            };
+        }
+        Ok(cur)
+    }
+
+    /// The file an existing symlink names, resolved beneath the root once.
+    fn through_symlink(&self, rel: &Path, path: &str) -> Result<WriteTarget, String> {
+        let fd = Self::openat(self.root.as_fd(), rel, OFlags::PATH, Mode::empty()).map_err(
+            |e| match e {
+                Errno::NOENT => format!("{path} is a symlink to nothing: not written"),
+                e => self.explain(path, e),
+            },
+        )?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| format!("{path}: {e}"))?;
+        if kind(&st) == FileType::Directory {
+            return Err(format!("{path} is a directory"));
+        }
+        let loc = self.location(fd.as_fd())?;
+        let (Some(parent), Some(name)) = (loc.parent(), loc.file_name()) else {
+            return Err(format!("{path}: not a file name"));
+        };
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        let dir = self.dir_handle(parent).map_err(|e| self.explain(path, e))?;
+        let t = WriteTarget {
+            location: self.location(dir.as_fd())?.join(name),
+            dir,
+            name: name.to_owned(),
+        };
+        if t.location != loc || t.is_symlink() {
+            return Err(format!(
+                "{path}: changed while it was being written: not written"
+            ));
+        }
+        Ok(t)
+    }
+}
+
+/// The absolute path the kernel has for an open handle.
+fn fd_path(fd: BorrowedFd<'_>) -> std::io::Result<PathBuf> {
+    let p = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    if p.as_os_str().as_encoded_bytes().ends_with(b" (deleted)") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "removed meanwhile",
         ));
     }
-    let mut target = real;
-    for name in rest.iter().rev() {
-        target.push(name);
-    }
-    if target == root {
-        return Err(format!("{path}: is the workspace itself"));
-    }
-    Ok(target)
+    Ok(p)
 }
 
-/// The path as shown to the model: relative to the workspace when inside it.
-pub fn display(workdir: &Path, path: &Path) -> String {
-    match root(workdir) {
-        Ok(root) => match path.strip_prefix(&root) {
-            Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
-            Ok(rel) => rel.display().to_string(),
-            Err(_) => path.display().to_string(),
+/// Workspace paths tools may read but never write (`[sandbox] protect`).
+#[derive(Debug, Clone)]
+pub struct Protected(Arc<[PathBuf]>);
+
+impl Default for Protected {
+    /// The config's default list: failing safe when a caller forgets to pass one.
+    fn default() -> Self {
+        Self::new(llm_repl_core::config::DEFAULT_PROTECTED)
+    }
+}
+
+impl Protected {
+    /// Entries are relative to the workspace (`./` ignored) or absolute; matched by whole
+    /// components, case-sensitively.
+    pub fn new<S: AsRef<str>>(entries: &[S]) -> Self {
+        let list: Vec<PathBuf> = entries
+            .iter()
+            .map(|e| {
+                Path::new(e.as_ref())
+                    .components()
+                    .filter(|c| !matches!(c, Component::CurDir))
+                    .collect()
+            })
+            .collect();
+        Self(list.into())
+    }
+
+    /// The entry covering `loc` (relative to the root at `root`), if any.
+    fn covering(&self, loc: &Path, root: &Path) -> Option<&Path> {
+        let abs = root.join(loc);
+        self.0
+            .iter()
+            .find(|e| {
+                if e.is_absolute() {
+                    abs.starts_with(e)
+                } else {
+                    loc.starts_with(e)
+                }
+            })
+            .map(PathBuf::as_path)
+    }
+
+    fn check(&self, path: &str, loc: &Path, root: &Path) -> Result<(), String> {
+        match self.covering(loc, root) {
+            None => Ok(()),
+            Some(p) => Err(format!(
+                "{path}: refused: it is {}, under the protected path {} of the workspace. Tools \
+                 may read it but not create, change or delete anything there (code written there \
+                 runs later outside the sandbox: git hooks, workspace plugins). The user can open \
+                 it by removing {:?} from `protect` under `[sandbox]` in the config.",
+                if loc.as_os_str().is_empty() {
+                    ".".into()
+                } else {
+                    loc.display().to_string()
+                },
+                p.display(),
+                p.display().to_string(),
+            )),
+        }
+    }
+}
+
+/// A file to write: its directory's handle and its name there.
+#[derive(Debug)]
+pub struct WriteTarget {
+    dir: OwnedFd,
+    name: OsString,
+    /// Where it is, relative to the root (as the kernel reports the directory).
+    pub location: PathBuf,
+}
+
+/// The file a [`WriteTarget`] names, as it is before the write.
+#[derive(Debug)]
+pub struct Current {
+    /// The content; `None` when it is over the size asked for.
+    pub bytes: Option<Vec<u8>>,
+    /// Permission bits, kept by the write.
+    pub mode: u32,
+    pub size: u64,
+}
+
+static TEMP: AtomicU64 = AtomicU64::new(0);
+
+impl WriteTarget {
+    fn is_symlink(&self) -> bool {
+        rustix::fs::statat(&self.dir, &self.name, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| kind(&st) == FileType::Symlink)
+    }
+
+    /// The current file, `None` when there is none yet; its content only up to `max` bytes.
+    /// Refuses anything but a regular file, without blocking.
+    pub fn current(
+        &self,
+        shown: &str,
+        max: u64,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Current>, String> {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
+        let fd = match Workspace::openat(
+            self.dir.as_fd(),
+            Path::new(&self.name),
+            flags,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(Errno::LOOP) => {
+                return Err(format!(
+                    "{shown}: changed while it was being written: not written"
+                ));
+            }
+            Err(Errno::NXIO) => return Err(not_regular(shown, FileType::Socket)),
+            Err(e) => return Err(format!("{shown}: {e}")),
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| format!("{shown}: {e}"))?;
+        match kind(&st) {
+            FileType::RegularFile => {}
+            FileType::Directory => return Err(format!("{shown} is a directory")),
+            t => return Err(not_regular(shown, t)),
+        }
+        let size = st.st_size as u64;
+        let bytes = if size > max {
+            None
+        } else {
+            Some(read_capped(fd, max, cancel, shown)?)
+        };
+        Ok(Some(Current {
+            bytes,
+            mode: st.st_mode & 0o777,
+            size,
+        }))
+    }
+
+    /// Replaces the file with `bytes` atomically: a new file `O_EXCL` beside it, renamed over
+    /// it. `mode` keeps the old permission bits. Nothing is changed once `cancel` fires before
+    /// the rename.
+    pub fn replace(
+        &self,
+        shown: &str,
+        bytes: &[u8],
+        mode: Option<u32>,
+        cancel: &CancellationToken,
+    ) -> Result<(), String> {
+        use std::io::Write;
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+        let (tmp, fd) = loop {
+            let tmp = format!(
+                ".llm-repl-{}-{}.tmp",
+                std::process::id(),
+                TEMP.fetch_add(1, Ordering::Relaxed)
+            );
+            match Workspace::openat(
+                self.dir.as_fd(),
+                Path::new(&tmp),
+                flags,
+                Mode::from_raw_mode(0o666),
+            ) {
+                Ok(fd) => break (tmp, fd),
+                Err(Errno::EXIST) => continue,
+                Err(e) => return Err(format!("{shown}: {e}")),
+            }
+        };
+        let result = (|| {
+            let mut file = std::fs::File::from(fd);
+            for chunk in bytes.chunks(CHUNK) {
+                if cancel.is_cancelled() {
+                    return Err(INTERRUPTED.to_string());
+                }
+                file.write_all(chunk).map_err(|e| format!("{shown}: {e}"))?;
+            }
+            if let Some(mode) = mode {
+                rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))
+                    .map_err(|e| format!("{shown}: {e}"))?;
+            }
+            if cancel.is_cancelled() {
+                return Err(INTERRUPTED.to_string());
+            }
+            rustix::fs::renameat(&self.dir, &tmp, &self.dir, &self.name)
+                .map_err(|e| format!("{shown}: {e}"))
+        })();
+        if result.is_err() {
+            let _ = rustix::fs::unlinkat(&self.dir, &tmp, AtFlags::empty());
+        }
+        result
+    }
+}
+
+/// Reads at most `max` bytes of an open file, looking at `cancel` between chunks.
+pub fn read_capped(
+    fd: OwnedFd,
+    max: u64,
+    cancel: &CancellationToken,
+    shown: &str,
+) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut file = std::fs::File::from(fd).take(max);
+    let mut bytes = Vec::new();
+    let mut buf = vec![0u8; CHUNK.min(max as usize + 1).max(1)];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(INTERRUPTED.into());
+        }
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("{shown}: {e}")),
+        }
+    }
+}
+
+/// Runs a file tool's blocking work off the async workers. Interrupt and the turn timeout
+/// (both fire `ctx.cancel`) end the call at once with `Interrupted`; the work itself looks at
+/// the token between steps and stops too (a write is either complete or not made).
+pub(crate) async fn run_blocking<F>(
+    ctx: &llm_repl_core::ToolContext,
+    what: &'static str,
+    f: F,
+) -> llm_repl_core::ToolOutcome
+where
+    F: FnOnce(&Path, &CancellationToken) -> Result<String, String> + Send + 'static,
+{
+    use llm_repl_core::ToolOutcome;
+    use llm_repl_protocol::ToolStatus;
+    let interrupted = || ToolOutcome {
+        status: ToolStatus::Interrupted,
+        content: format!("{what} interrupted"),
+    };
+    if ctx.cancel.is_cancelled() {
+        return interrupted();
+    }
+    let (dir, cancel) = (ctx.workdir.clone(), ctx.cancel.clone());
+    let task = tokio::task::spawn_blocking(move || f(&dir, &cancel));
+    tokio::select! {
+        biased;
+        () = ctx.cancel.cancelled() => interrupted(),
+        res = task => match res {
+            _ if ctx.cancel.is_cancelled() => interrupted(),
+            Ok(Ok(text)) => ToolOutcome::ok(text),
+            Ok(Err(e)) => ToolOutcome::error(e),
+            Err(e) => ToolOutcome::error(format!("{what} failed: {e}")),
         },
-        Err(_) => path.display().to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inside_paths_resolve_and_escapes_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let ws = dir.path().join("ws");
-        std::fs::create_dir(&ws).unwrap();
-        std::fs::write(ws.join("a.txt"), "a").unwrap();
-        std::fs::write(dir.path().join("secret"), "s").unwrap();
-        std::os::unix::fs::symlink(dir.path().join("secret"), ws.join("link")).unwrap();
-
-        assert!(resolve_existing(&ws, "a.txt").is_ok());
-        assert!(resolve_existing(&ws, "./sub/../a.txt").is_err()); // sub does not exist
-        let e = resolve_existing(&ws, "../secret").unwrap_err();
-        assert!(e.contains("outside the workspace"), "{e}");
-        let e = resolve_existing(&ws, "link").unwrap_err();
-        assert!(e.contains("outside the workspace"), "{e}");
-        let e = resolve_existing(&ws, "/etc/passwd").unwrap_err();
-        assert!(e.contains("outside the workspace"), "{e}");
-        let e = resolve_existing(&ws, "nope").unwrap_err();
-        assert!(e.contains("no such file"), "{e}");
-
-        assert_eq!(
-            resolve_new(&ws, "new.txt").unwrap(),
-            ws.canonicalize().unwrap().join("new.txt")
-        );
-        assert!(resolve_new(&ws, "../new.txt").is_err());
-        assert!(resolve_new(&ws, "link").is_err());
-        assert!(resolve_new(&ws, "..").is_err());
-
-        let root = ws.canonicalize().unwrap();
-        assert_eq!(
-            resolve_for_write(&ws, "d/e/f.txt").unwrap(),
-            root.join("d/e/f.txt")
-        );
-        assert_eq!(resolve_for_write(&ws, "a.txt").unwrap(), root.join("a.txt"));
-        assert!(resolve_for_write(&ws, "../x.txt").is_err());
-        assert!(resolve_for_write(&ws, "d/../../x.txt").is_err());
-        assert!(resolve_for_write(&ws, "link").is_err());
-        assert!(resolve_for_write(&ws, "/tmp/x.txt").is_err());
-        assert!(resolve_for_write(&ws, ".").is_err());
     }
 }
