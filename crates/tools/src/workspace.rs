@@ -240,29 +240,40 @@ impl Workspace {
         Ok(t)
     }
 
-    /// Creates the missing directories of `parent`, one name at a time beneath the handle of
-    /// the one before (never `..`), refusing protected locations.
+    /// Creates the missing directories of `parent`: every prefix is resolved by the kernel
+    /// beneath the root, and a missing one is made by name beneath the handle of the one
+    /// before. Refuses protected locations, and `..` after a directory it would have to create.
     fn create_dirs(
         &self,
         parent: &Path,
         path: &str,
         protected: &Protected,
     ) -> Result<OwnedFd, String> {
-        if parent
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(format!("{path}: refused: `..` in a path to create"));
-        }
         let mut cur = self
             .dir_handle(Path::new("."))
             .map_err(|e| self.explain(path, e))?;
         let mut prefix = PathBuf::new();
-        for c in parent.components() {
-            let Component::Normal(c) = c else { continue };
+        let comps: Vec<Component<'_>> = parent.components().collect();
+        for (i, c) in comps.iter().enumerate() {
+            let c = match c {
+                Component::Normal(c) => *c,
+                Component::ParentDir => {
+                    prefix.push("..");
+                    cur = self
+                        .dir_handle(&prefix)
+                        .map_err(|e| self.explain(path, e))?;
+                    continue;
+                }
+                _ => continue,
+            };
             prefix.push(c);
             cur = match self.dir_handle(&prefix) {
                 Ok(fd) => fd,
+                Err(Errno::NOENT) if comps[i..].contains(&Component::ParentDir) => {
+                    return Err(format!(
+                        "{path}: refused: `..` after a directory that does not exist"
+                    ));
+                }
                 Err(Errno::NOENT) => {
                     let loc = self.location(cur.as_fd())?.join(c);
                     protected.check(path, &loc, &self.root_path)?;
@@ -473,6 +484,7 @@ impl WriteTarget {
     ) -> Result<(), String> {
         use std::io::Write;
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+        let mut tries = 0;
         let (tmp, fd) = loop {
             let tmp = format!(
                 ".llm-repl-{}-{}.tmp",
@@ -486,7 +498,8 @@ impl WriteTarget {
                 Mode::from_raw_mode(0o666),
             ) {
                 Ok(fd) => break (tmp, fd),
-                Err(Errno::EXIST) => continue,
+                // Someone else's file by that name: another name, a bounded number of times.
+                Err(Errno::EXIST) if tries < RETRIES => tries += 1,
                 Err(e) => return Err(format!("{shown}: {e}")),
             }
         };
@@ -570,5 +583,74 @@ where
             Ok(Err(e)) => ToolOutcome::error(e),
             Err(e) => ToolOutcome::error(format!("{what} failed: {e}")),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_beneath_the_root_and_escapes_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        std::fs::create_dir_all(ws.join("sub")).unwrap();
+        std::fs::write(ws.join("a.txt"), "a").unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), ws.join("link")).unwrap();
+        std::os::unix::fs::symlink("a.txt", ws.join("good")).unwrap();
+        let w = Workspace::open(&ws).unwrap();
+        let root = ws.canonicalize().unwrap();
+        assert_eq!(w.root_path(), root);
+
+        assert!(w.open_existing("a.txt").is_ok());
+        assert!(w.open_existing("good").is_ok());
+        assert!(w.open_existing("sub/../a.txt").is_ok());
+        assert!(
+            w.open_existing(root.join("a.txt").to_str().unwrap())
+                .is_ok()
+        );
+        for bad in ["../secret", "link", "/etc/passwd", "sub/../../secret"] {
+            let e = w.open_existing(bad).unwrap_err();
+            assert!(e.contains("outside the workspace"), "{bad}: {e}");
+        }
+        let e = w.open_existing("nope").unwrap_err();
+        assert!(e.contains("no such file"), "{e}");
+        assert_eq!(w.relative("").unwrap(), Path::new("."));
+        assert_eq!(w.relative(root.to_str().unwrap()).unwrap(), Path::new("."));
+
+        let p = Protected::new(&[".git", "./deploy/keys"]);
+        let t = w.target("sub/x.txt", false, &p).unwrap();
+        assert_eq!(t.location, Path::new("sub/x.txt"));
+        let t = w.target("good", false, &p).unwrap();
+        assert_eq!(
+            t.location,
+            Path::new("a.txt"),
+            "a symlink is written through, beneath"
+        );
+        assert!(w.target("new/dir/x", false, &p).is_err());
+        assert_eq!(
+            w.target("new/dir/x", true, &p).unwrap().location,
+            Path::new("new/dir/x")
+        );
+        assert!(
+            w.target("sub/../../x", true, &p)
+                .unwrap_err()
+                .contains("outside")
+        );
+        let e = w.target("nodir/../x", true, &p).unwrap_err();
+        assert!(e.contains("`..` after"), "{e}");
+        assert!(!ws.join("nodir").exists());
+        for bad in [".git/x", "deploy/keys/id", "sub/../.git/hooks/x", "./.git"] {
+            let e = w.target(bad, true, &p).unwrap_err();
+            assert!(e.contains("protected path"), "{bad}: {e}");
+        }
+        assert!(!ws.join(".git").exists() && !ws.join("deploy/keys").exists());
+        assert!(w.target(".gitignore", true, &p).is_ok());
+        assert!(
+            w.target(".", true, &p)
+                .unwrap_err()
+                .contains("not a file name")
+        );
     }
 }
