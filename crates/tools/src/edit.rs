@@ -1,9 +1,14 @@
-//! `write_file` and `edit_file`: changing files of the workspace, never beyond it, with a
-//! unified diff of every change in the observation (the trace shows it).
+//! `write_file` and `edit_file`: changing files of the workspace, never beyond it and never
+//! under a protected path (`[sandbox] protect`), with a unified diff of every change in the
+//! observation (the trace shows it).
+//!
+//! The target is resolved by the kernel beneath the workspace handle and replaced atomically
+//! beneath its directory's handle ([`workspace::WriteTarget`]): a reader sees the old file or
+//! the new one, and a symlink swapped in meanwhile is replaced, never written through.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+use tokio_util::sync::CancellationToken;
 
 use futures::future::BoxFuture;
 use llm_repl_core::tool::Assessment;
@@ -11,7 +16,7 @@ use llm_repl_core::{Tool, ToolContext, ToolOutcome, ToolSpec};
 use llm_repl_protocol::{Finding, OutputStream, RiskLevel};
 use serde_json::{Value, json};
 
-use crate::workspace;
+use crate::workspace::{self, Protected, Workspace};
 
 /// Lines of context around a change.
 const CONTEXT: usize = 3;
@@ -38,24 +43,11 @@ fn write_assessment(args: &Value, what: &str) -> Assessment {
     }
 }
 
-fn read_text(path: &Path, shown: &str) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text: not edited"))
-}
+/// The largest file `edit_file` reads (and `write_file` reads for its diff).
+const MAX_EDIT_BYTES: u64 = 32 * 1024 * 1024;
 
-fn write_text(path: &Path, shown: &str, text: &str) -> Result<(), String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{shown}: {e}"))?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| format!("{shown}: {e}"))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| format!("{shown}: {e}"))
+fn utf8(bytes: Vec<u8>, shown: &str) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text: not edited"))
 }
 
 /// A unified diff of `old` -> `new` (one hunk spanning the changed lines).
@@ -114,28 +106,42 @@ pub fn unified_diff(name: &str, old: &str, new: &str) -> String {
 
 /// Creates or overwrites a text file.
 #[derive(Debug, Clone, Default)]
-pub struct WriteFile;
+pub struct WriteFile {
+    /// Paths never written (the config's `[sandbox] protect`).
+    pub protected: Protected,
+}
 
-fn write_file(workdir: &Path, args: &Value) -> Result<String, String> {
+fn write_file(
+    workdir: &Path,
+    args: &Value,
+    protected: &Protected,
+    cancel: &CancellationToken,
+) -> Result<String, String> {
     let path = str_arg(args, "path")?;
     let content = str_arg(args, "content")?;
-    let target = workspace::resolve_for_write(workdir, path)?;
-    if target.is_dir() {
-        return Err(format!("{path} is a directory"));
-    }
-    let old = if target.exists() {
-        Some(read_text(&target, path).unwrap_or_default())
-    } else {
-        None
-    };
-    write_text(&target, path, content)?;
+    let ws = Workspace::open(workdir)?;
+    let target = ws.target(path, true, protected)?;
+    let old = target.current(path, MAX_EDIT_BYTES, cancel)?;
+    target.replace(
+        path,
+        content.as_bytes(),
+        old.as_ref().map(|o| o.mode),
+        cancel,
+    )?;
     Ok(match old {
         None => format!("created {path} ({} bytes)\n", content.len()),
-        Some(old) => format!(
-            "replaced {path} ({} bytes)\n{}",
-            content.len(),
-            unified_diff(path, &old, content)
-        ),
+        Some(old) => match old.bytes {
+            Some(bytes) => format!(
+                "replaced {path} ({} bytes)\n{}",
+                content.len(),
+                unified_diff(path, &String::from_utf8_lossy(&bytes), content)
+            ),
+            None => format!(
+                "replaced {path} ({} bytes; the old {} bytes were too many for a diff)\n",
+                content.len(),
+                old.size
+            ),
+        },
     })
 }
 
@@ -163,15 +169,26 @@ impl Tool for WriteFile {
     }
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
-        Box::pin(blocking(ctx, move |dir| write_file(dir, &args)))
+        let protected = self.protected.clone();
+        Box::pin(blocking(ctx, "write_file", move |dir, cancel| {
+            write_file(dir, &args, &protected, cancel)
+        }))
     }
 }
 
 /// Replaces an exact string in a text file.
 #[derive(Debug, Clone, Default)]
-pub struct EditFile;
+pub struct EditFile {
+    /// Paths never written (the config's `[sandbox] protect`).
+    pub protected: Protected,
+}
 
-fn edit_file(workdir: &Path, args: &Value) -> Result<String, String> {
+fn edit_file(
+    workdir: &Path,
+    args: &Value,
+    protected: &Protected,
+    cancel: &CancellationToken,
+) -> Result<String, String> {
     let path = str_arg(args, "path")?;
     let old = str_arg(args, "old")?;
     let new = str_arg(args, "new")?;
@@ -182,8 +199,20 @@ fn edit_file(workdir: &Path, args: &Value) -> Result<String, String> {
     if old.is_empty() {
         return Err("\"old\" is empty: give the exact text to replace".into());
     }
-    let target = workspace::resolve_existing(workdir, path)?;
-    let text = read_text(&target, path)?;
+    let ws = Workspace::open(workdir)?;
+    let target = ws.target(path, false, protected)?;
+    let current = target
+        .current(path, MAX_EDIT_BYTES, cancel)?
+        .ok_or_else(|| format!("{path}: no such file or directory"))?;
+    let Some(bytes) = current.bytes else {
+        return Err(format!(
+            "{path} is {} bytes, over the {MAX_EDIT_BYTES} bytes edit_file handles: use the \
+             python tool",
+            current.size
+        ));
+    };
+    let mode = current.mode;
+    let text = utf8(bytes, path)?;
     let count = text.matches(old).count();
     if count == 0 {
         return Err(format!(
@@ -198,7 +227,7 @@ fn edit_file(workdir: &Path, args: &Value) -> Result<String, String> {
         ));
     }
     let updated = text.replace(old, new);
-    write_text(&target, path, &updated)?;
+    target.replace(path, updated.as_bytes(), Some(mode), cancel)?;
     Ok(format!(
         "edited {path}: {count} replacement{}\n{}",
         if count == 1 { "" } else { "s" },
@@ -233,24 +262,24 @@ impl Tool for EditFile {
     }
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
-        Box::pin(blocking(ctx, move |dir| edit_file(dir, &args)))
+        let protected = self.protected.clone();
+        Box::pin(blocking(ctx, "edit_file", move |dir, cancel| {
+            edit_file(dir, &args, &protected, cancel)
+        }))
     }
 }
 
 /// Runs a file operation off the async threads; the diff also goes to the live output.
 async fn blocking(
     ctx: ToolContext,
-    f: impl FnOnce(&Path) -> Result<String, String> + Send + 'static,
+    what: &'static str,
+    f: impl FnOnce(&Path, &CancellationToken) -> Result<String, String> + Send + 'static,
 ) -> ToolOutcome {
-    let dir = ctx.workdir.clone();
-    match tokio::task::spawn_blocking(move || f(&dir)).await {
-        Ok(Ok(text)) => {
-            ctx.output.send(OutputStream::Stdout, text.clone());
-            ToolOutcome::ok(text)
-        }
-        Ok(Err(e)) => ToolOutcome::error(e),
-        Err(e) => ToolOutcome::error(format!("the file operation failed: {e}")),
+    let out = workspace::run_blocking(&ctx, what, f).await;
+    if out.status == llm_repl_protocol::ToolStatus::Ok {
+        ctx.output.send(OutputStream::Stdout, out.content.clone());
     }
+    out
 }
 
 #[cfg(test)]

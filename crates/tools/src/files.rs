@@ -1,17 +1,26 @@
 //! `read_file` and `list_dir`: reading the workspace, never beyond it.
+//!
+//! Paths are resolved by the kernel beneath the workspace handle ([`workspace`]); what is read
+//! is the handle that resolution returned, after `fstat` says it is a regular file (or a
+//! directory for `list_dir`). Both stop when the call is interrupted or times out.
 
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::AsFd;
 use std::path::Path;
+
+use rustix::fs::{AtFlags, FileType};
+use tokio_util::sync::CancellationToken;
 
 use futures::future::BoxFuture;
 use llm_repl_core::{Tool, ToolContext, ToolOutcome, ToolSpec};
 use serde_json::{Value, json};
 
-use crate::workspace;
+use crate::workspace::{self, Workspace};
 
 /// Entries shown by one `list_dir` call.
 const MAX_ENTRIES: usize = 1000;
+
+/// Entries read from one directory at most (a huge directory is counted only this far).
+const MAX_SCANNED: usize = 100_000;
 
 /// Reads a text file of the workspace, optionally a range of lines.
 #[derive(Debug, Clone)]
@@ -42,13 +51,10 @@ impl Tool for ReadFile {
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
         let max = self.max_bytes;
         Box::pin(async move {
-            let res =
-                tokio::task::spawn_blocking(move || read_file(&ctx.workdir, &args, max)).await;
-            match res {
-                Ok(Ok(text)) => ToolOutcome::ok(text),
-                Ok(Err(e)) => ToolOutcome::error(e),
-                Err(e) => ToolOutcome::error(format!("read_file failed: {e}")),
-            }
+            workspace::run_blocking(&ctx, "read_file", move |dir, cancel| {
+                read_file(dir, &args, max, cancel)
+            })
+            .await
         })
     }
 }
@@ -63,28 +69,27 @@ fn line_arg(args: &Value, key: &str) -> Result<Option<usize>, String> {
     }
 }
 
-fn read_file(workdir: &Path, args: &Value, max_bytes: usize) -> Result<String, String> {
+fn read_file(
+    workdir: &Path,
+    args: &Value,
+    max_bytes: usize,
+    cancel: &CancellationToken,
+) -> Result<String, String> {
     let path = args
         .get("path")
         .and_then(Value::as_str)
         .ok_or("missing required argument \"path\" (a string)")?;
     let start = line_arg(args, "start_line")?;
     let end = line_arg(args, "end_line")?;
-    let real = workspace::resolve_existing(workdir, path)?;
-    if real.is_dir() {
-        return Err(format!("{path} is a directory: use list_dir"));
+    let ws = Workspace::open(workdir)?;
+    let (fd, st) = ws.open_existing(path)?;
+    match workspace::kind(&st) {
+        FileType::RegularFile => {}
+        FileType::Directory => return Err(format!("{path} is a directory: use list_dir")),
+        t => return Err(workspace::not_regular(path, t)),
     }
-    // The canonical path has no symlinks left; O_NOFOLLOW refuses one swapped in meanwhile.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&real)
-        .map_err(|e| format!("{path}: {e}"))?;
-    let mut bytes = Vec::new();
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-    file.take(max_bytes as u64)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{path}: {e}"))?;
+    let total = st.st_size as u64;
+    let bytes = workspace::read_capped(fd, max_bytes as u64, cancel, path)?;
     if bytes.contains(&0) {
         return Err(format!("{path} looks binary ({total} bytes): not shown"));
     }
@@ -143,48 +148,72 @@ impl Tool for ListDir {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
         Box::pin(async move {
-            let res = tokio::task::spawn_blocking(move || list_dir(&ctx.workdir, &args)).await;
-            match res {
-                Ok(Ok(text)) => ToolOutcome::ok(text),
-                Ok(Err(e)) => ToolOutcome::error(e),
-                Err(e) => ToolOutcome::error(format!("list_dir failed: {e}")),
-            }
+            workspace::run_blocking(&ctx, "list_dir", move |dir, cancel| {
+                list_dir(dir, &args, cancel)
+            })
+            .await
         })
     }
 }
 
-fn list_dir(workdir: &Path, args: &Value) -> Result<String, String> {
+fn list_dir(workdir: &Path, args: &Value, cancel: &CancellationToken) -> Result<String, String> {
     let path = match args.get("path") {
         None | Some(Value::Null) => ".",
         Some(Value::String(s)) if s.is_empty() => ".",
         Some(Value::String(s)) => s.as_str(),
         Some(v) => return Err(format!("path must be a string, got {v}")),
     };
-    let real = workspace::resolve_existing(workdir, path)?;
-    if !real.is_dir() {
+    let ws = Workspace::open(workdir)?;
+    let (fd, st) = ws.open_existing(path)?;
+    if workspace::kind(&st) != FileType::Directory {
         return Err(format!("{path} is not a directory: use read_file"));
     }
+    let shown = match ws.location(fd.as_fd()) {
+        Ok(loc) if loc.as_os_str().is_empty() => ".".to_string(),
+        Ok(loc) => loc.display().to_string(),
+        Err(_) => path.to_string(),
+    };
+    let mut dir = rustix::fs::Dir::read_from(&fd).map_err(|e| format!("{path}: {e}"))?;
     let mut entries: Vec<String> = Vec::new();
-    for entry in std::fs::read_dir(&real).map_err(|e| format!("{path}: {e}"))? {
+    let mut more = false;
+    while let Some(entry) = dir.read() {
+        if cancel.is_cancelled() {
+            return Err(workspace::INTERRUPTED.into());
+        }
         let entry = entry.map_err(|e| format!("{path}: {e}"))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let meta = entry.metadata().map_err(|e| format!("{name}: {e}"))?;
-        let ft = meta.file_type();
-        entries.push(if ft.is_symlink() {
-            let target = std::fs::read_link(entry.path())
-                .map(|t| t.display().to_string())
-                .unwrap_or_else(|_| "?".into());
-            format!("{name} -> {target}")
-        } else if ft.is_dir() {
-            format!("{name}/")
-        } else {
-            format!("{name}  ({} bytes)", meta.len())
-        });
+        let raw = entry.file_name();
+        if raw == c"." || raw == c".." {
+            continue;
+        }
+        if entries.len() >= MAX_SCANNED {
+            more = true;
+            break;
+        }
+        let name = raw.to_string_lossy().into_owned();
+        // Looked at beneath the handle, never followed: a symlink shows where it points.
+        let line = match rustix::fs::statat(&fd, raw, AtFlags::SYMLINK_NOFOLLOW) {
+            Err(_) => format!("{name}  (vanished)"),
+            Ok(st) => match workspace::kind(&st) {
+                FileType::Symlink => {
+                    let target = rustix::fs::readlinkat(&fd, raw, Vec::new())
+                        .map(|t| t.to_string_lossy().into_owned())
+                        .unwrap_or_else(|_| "?".into());
+                    format!("{name} -> {target}")
+                }
+                FileType::Directory => format!("{name}/"),
+                FileType::RegularFile => format!("{name}  ({} bytes)", st.st_size),
+                t => format!("{name}  ({})", kind_word(t)),
+            },
+        };
+        entries.push(line);
     }
     entries.sort();
-    let shown = workspace::display(workdir, &real);
     let total = entries.len();
-    let mut out = format!("{shown}: {total} entries\n");
+    let mut out = if more {
+        format!("{shown}: more than {total} entries\n")
+    } else {
+        format!("{shown}: {total} entries\n")
+    };
     for e in entries.iter().take(MAX_ENTRIES) {
         out.push_str(e);
         out.push('\n');
@@ -196,4 +225,14 @@ fn list_dir(workdir: &Path, args: &Value) -> Result<String, String> {
         ));
     }
     Ok(out)
+}
+
+fn kind_word(t: FileType) -> &'static str {
+    match t {
+        FileType::Fifo => "fifo",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice => "char device",
+        FileType::BlockDevice => "block device",
+        _ => "other",
+    }
 }

@@ -124,6 +124,7 @@ pub fn toolset(tools: &ToolsConfig, sandbox: &SandboxConfig) -> anyhow::Result<T
         timeout: Duration::from_secs(tools.timeout_secs.max(1)),
     };
     let max_bytes = tools.max_output_bytes;
+    let protected = workspace::Protected::new(&sandbox.protect);
     let python = PythonTool::new(python, runner.clone());
     Ok(ToolSet {
         tools: vec![
@@ -131,8 +132,10 @@ pub fn toolset(tools: &ToolsConfig, sandbox: &SandboxConfig) -> anyhow::Result<T
             Arc::new(ShellTool { runner }),
             Arc::new(ReadFile { max_bytes }),
             Arc::new(ListDir),
-            Arc::new(WriteFile),
-            Arc::new(EditFile),
+            Arc::new(WriteFile {
+                protected: protected.clone(),
+            }),
+            Arc::new(EditFile { protected }),
             Arc::new(Search),
         ],
         python,

@@ -1,16 +1,25 @@
 //! `search`: grep-like search of the workspace in Rust (no process, no shell).
 //!
-//! Walks the tree without following symlinks (so it cannot leave the workspace), skips
-//! version-control and build directories and binary files, and caps what it returns.
+//! Walks the tree through directory handles, each entry opened beneath its directory's handle
+//! with `O_NOFOLLOW` (a symlink is skipped, one swapped in meanwhile fails to open), so it cannot
+//! leave the workspace; skips version-control and build directories, binary and non-regular
+//! files (checked by `fstat` of the open handle). File names are filtered by a `globset` glob
+//! (linear time, whatever the model sends). The walk looks at the cancel token at every entry
+//! and is bounded in depth, entries and files; it caps what it returns.
 
-use std::path::{Path, PathBuf};
+use std::ffi::CStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 
 use futures::future::BoxFuture;
+use globset::{GlobBuilder, GlobMatcher};
 use llm_repl_core::{Tool, ToolContext, ToolOutcome, ToolSpec};
-use regex::RegexBuilder;
+use regex::{Regex, RegexBuilder};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
-use crate::workspace;
+use crate::workspace::{self, Workspace};
 
 const SKIP_DIRS: &[&str] = &[
     ".git",
@@ -23,7 +32,21 @@ const SKIP_DIRS: &[&str] = &[
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 const MAX_LINE_CHARS: usize = 300;
 const DEFAULT_MAX_RESULTS: usize = 100;
-const MAX_FILES: usize = 50_000;
+const MAX_GLOB_CHARS: usize = 1024;
+
+/// How far one search goes.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    files: usize,
+    entries: usize,
+    depth: usize,
+}
+
+const LIMITS: Limits = Limits {
+    files: 50_000,
+    entries: 500_000,
+    depth: 64,
+};
 
 /// Searches file contents for a regular expression or a literal string.
 #[derive(Debug, Clone, Default)]
@@ -55,38 +78,176 @@ impl Tool for Search {
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
         Box::pin(async move {
-            let cancel = ctx.cancel.clone();
-            let dir = ctx.workdir.clone();
-            let res = tokio::task::spawn_blocking(move || search(&dir, &args, &cancel)).await;
-            match res {
-                Ok(Ok(text)) => ToolOutcome::ok(text),
-                Ok(Err(e)) => ToolOutcome::error(e),
-                Err(e) => ToolOutcome::error(format!("search failed: {e}")),
-            }
+            workspace::run_blocking(&ctx, "search", move |dir, cancel| {
+                search(dir, &args, cancel, LIMITS)
+            })
+            .await
         })
     }
 }
 
-/// `*` and `?` wildcards against a file name.
-fn glob_match(glob: &str, name: &str) -> bool {
-    fn m(g: &[char], n: &[char]) -> bool {
-        match (g.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => m(&g[1..], n) || (!n.is_empty() && m(g, &n[1..])),
-            (Some('?'), Some(_)) => m(&g[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => m(&g[1..], &n[1..]),
-            _ => false,
-        }
+/// The glob a file must match: against its name, or its workspace path when it has a `/`.
+fn glob_matcher(glob: &str) -> Result<(GlobMatcher, bool), String> {
+    if glob.chars().count() > MAX_GLOB_CHARS {
+        return Err(format!("glob is longer than {MAX_GLOB_CHARS} characters"));
     }
-    let g: Vec<char> = glob.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    m(&g, &n)
+    let m = GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob: {e}"))?
+        .compile_matcher();
+    Ok((m, glob.contains('/')))
+}
+
+struct Walk<'a> {
+    re: Regex,
+    glob: Option<(GlobMatcher, bool)>,
+    cancel: &'a CancellationToken,
+    limits: Limits,
+    max: usize,
+    hits: Vec<String>,
+    total: usize,
+    files: usize,
+    entries: usize,
+    /// Why the walk stopped early, if it did.
+    stopped: Option<String>,
+}
+
+impl Walk<'_> {
+    fn go_on(&mut self) -> Result<bool, String> {
+        if self.cancel.is_cancelled() {
+            return Err(workspace::INTERRUPTED.into());
+        }
+        Ok(self.stopped.is_none())
+    }
+
+    fn dir(&mut self, fd: OwnedFd, rel: &Path, depth: usize) -> Result<(), String> {
+        if depth > self.limits.depth {
+            self.stopped = Some(format!(
+                "{} is nested more than {} directories deep",
+                rel.display(),
+                self.limits.depth
+            ));
+            return Ok(());
+        }
+        let Ok(mut dir) = rustix::fs::Dir::read_from(&fd) else {
+            return Ok(());
+        };
+        let mut names: Vec<(std::ffi::CString, FileType)> = Vec::new();
+        while let Some(Ok(entry)) = dir.read() {
+            if !self.go_on()? {
+                break;
+            }
+            let name = entry.file_name();
+            if name == c"." || name == c".." {
+                continue;
+            }
+            self.entries += 1;
+            if self.entries > self.limits.entries {
+                self.stopped = Some(format!("{} entries", self.limits.entries));
+                break;
+            }
+            names.push((name.to_owned(), entry.file_type()));
+        }
+        drop(dir);
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, mut t) in names {
+            if !self.go_on()? {
+                break;
+            }
+            if t == FileType::Unknown {
+                match rustix::fs::statat(&fd, name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => t = workspace::kind(&st),
+                    Err(_) => continue,
+                }
+            }
+            let shown = rel.join(name.to_string_lossy().as_ref());
+            match t {
+                FileType::Directory => {
+                    if SKIP_DIRS.contains(&name.to_string_lossy().as_ref()) {
+                        continue;
+                    }
+                    let flags = OFlags::RDONLY | OFlags::DIRECTORY;
+                    if let Some(sub) = open_entry(&fd, &name, flags) {
+                        self.dir(sub, &shown, depth + 1)?;
+                    }
+                }
+                FileType::RegularFile => self.file_entry(&fd, &name, &shown)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn file_entry(&mut self, dir: &OwnedFd, name: &CStr, shown: &Path) -> Result<(), String> {
+        if let Some((glob, on_path)) = &self.glob {
+            let hit = if *on_path {
+                glob.is_match(shown)
+            } else {
+                glob.is_match(Path::new(name.to_string_lossy().as_ref()))
+            };
+            if !hit {
+                return Ok(());
+            }
+        }
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY;
+        if let Some(fd) = open_entry(dir, name, flags) {
+            self.file(fd, shown)?;
+        }
+        Ok(())
+    }
+
+    /// Searches one open file (skipped unless `fstat` says it is a small regular file).
+    fn file(&mut self, fd: OwnedFd, shown: &Path) -> Result<(), String> {
+        let Ok(st) = rustix::fs::fstat(&fd) else {
+            return Ok(());
+        };
+        if workspace::kind(&st) != FileType::RegularFile || st.st_size as u64 > MAX_FILE_BYTES {
+            return Ok(());
+        }
+        self.files += 1;
+        if self.files > self.limits.files {
+            self.stopped = Some(format!("{} files", self.limits.files));
+            return Ok(());
+        }
+        let shown_s = shown.display().to_string();
+        let bytes = match workspace::read_capped(fd, MAX_FILE_BYTES, self.cancel, &shown_s) {
+            Ok(b) => b,
+            Err(e) if e == workspace::INTERRUPTED => return Err(e),
+            Err(_) => return Ok(()),
+        };
+        if bytes[..bytes.len().min(8192)].contains(&0) {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        for (i, line) in text.lines().enumerate() {
+            if self.re.is_match(line) {
+                self.total += 1;
+                if self.hits.len() < self.max {
+                    let mut l: String = line.chars().take(MAX_LINE_CHARS).collect();
+                    if l.len() < line.len() {
+                        l.push_str(" [...]");
+                    }
+                    self.hits.push(format!("{shown_s}:{}: {l}", i + 1));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One directory entry opened beneath its directory's handle, never through a symlink.
+fn open_entry(dir: &OwnedFd, name: &CStr, flags: OFlags) -> Option<OwnedFd> {
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS;
+    let flags = flags | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    rustix::fs::openat2(dir, name, flags, Mode::empty(), resolve).ok()
 }
 
 fn search(
     workdir: &Path,
     args: &Value,
-    cancel: &tokio_util::sync::CancellationToken,
+    cancel: &CancellationToken,
+    limits: Limits,
 ) -> Result<String, String> {
     let pattern = args
         .get("pattern")
@@ -100,7 +261,10 @@ fn search(
         .get("ignore_case")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let glob = args.get("glob").and_then(Value::as_str);
+    let glob = match args.get("glob").and_then(Value::as_str) {
+        Some(g) if !g.is_empty() => Some(glob_matcher(g)?),
+        _ => None,
+    };
     let max = args
         .get("max_results")
         .and_then(Value::as_u64)
@@ -115,77 +279,53 @@ fn search(
         .size_limit(1 << 20)
         .build()
         .map_err(|e| format!("invalid pattern: {e}"))?;
+    let ws = Workspace::open(workdir)?;
     let start = match args.get("path").and_then(Value::as_str) {
-        Some(p) if !p.is_empty() => workspace::resolve_existing(workdir, p)?,
-        _ => workspace::root(workdir)?,
+        Some(p) if !p.is_empty() => p,
+        _ => ".",
     };
-    let mut stack: Vec<PathBuf> = vec![start];
-    let (mut hits, mut files, mut total) = (Vec::new(), 0usize, 0usize);
-    while let Some(path) = stack.pop() {
-        if cancel.is_cancelled() {
-            return Err("search interrupted".into());
-        }
-        let Ok(meta) = path.symlink_metadata() else {
-            continue;
-        };
-        if meta.is_dir() {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if SKIP_DIRS.contains(&name) {
-                continue;
-            }
-            let Ok(rd) = std::fs::read_dir(&path) else {
-                continue;
-            };
-            let mut children: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            children.sort_by(|a, b| b.cmp(a));
-            stack.extend(children);
-            continue;
-        }
-        if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
-            continue;
-        }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if glob.is_some_and(|g| !glob_match(g, name)) {
-            continue;
-        }
-        files += 1;
-        if files > MAX_FILES {
-            break;
-        }
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        if bytes[..bytes.len().min(8192)].contains(&0) {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        let shown = workspace::display(workdir, &path);
-        for (i, line) in text.lines().enumerate() {
-            if re.is_match(line) {
-                total += 1;
-                if hits.len() < max {
-                    let mut l: String = line.chars().take(MAX_LINE_CHARS).collect();
-                    if l.len() < line.len() {
-                        l.push_str(" [...]");
-                    }
-                    hits.push(format!("{shown}:{}: {l}", i + 1));
-                }
-            }
-        }
+    let (fd, st) = ws.open_existing(start)?;
+    let rel = match ws.location(fd.as_fd()) {
+        Ok(loc) => loc,
+        Err(_) => ws.relative(start)?,
+    };
+    let mut walk = Walk {
+        re,
+        glob,
+        cancel,
+        limits,
+        max,
+        hits: Vec::new(),
+        total: 0,
+        files: 0,
+        entries: 0,
+        stopped: None,
+    };
+    match workspace::kind(&st) {
+        FileType::Directory => walk.dir(fd, &rel, 0)?,
+        FileType::RegularFile => walk.file(fd, &rel)?,
+        t => return Err(workspace::not_regular(start, t)),
     }
-    if hits.is_empty() {
+    let stopped = walk
+        .stopped
+        .as_ref()
+        .map(|why| format!("[search stopped early ({why}): narrow it with path or glob]\n"));
+    if walk.hits.is_empty() {
         return Ok(format!(
-            "no matches for {pattern:?} ({files} files searched)\n"
+            "no matches for {pattern:?} ({} files searched)\n{}",
+            walk.files.min(limits.files),
+            stopped.unwrap_or_default()
         ));
     }
-    let mut out = hits.join("\n");
+    let mut out = walk.hits.join("\n");
     out.push('\n');
-    if total > hits.len() {
+    if walk.total > walk.hits.len() {
         out.push_str(&format!(
             "[{} more matches not shown; narrow the search or raise max_results]\n",
-            total - hits.len()
+            walk.total - walk.hits.len()
         ));
     }
+    out.push_str(&stopped.unwrap_or_default());
     Ok(out)
 }
 
@@ -193,12 +333,55 @@ fn search(
 mod tests {
     use super::*;
 
+    fn glob_match(glob: &str, name: &str) -> bool {
+        glob_matcher(glob).unwrap().0.is_match(name)
+    }
+
     #[test]
     fn globs() {
         assert!(glob_match("*.py", "a.py"));
         assert!(!glob_match("*.py", "a.pyc"));
         assert!(glob_match("te?t_*.rs", "test_x.rs"));
         assert!(glob_match("*", ""));
+        assert!(glob_match("src/**/*.rs", "src/a/b/c.rs"));
+        assert!(!glob_match("src/*.rs", "src/a/c.rs"));
+        assert!(glob_matcher("[").unwrap_err().contains("invalid glob"));
+    }
+
+    #[test]
+    fn limits_stop_the_walk_and_say_so() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            std::fs::write(dir.path().join(format!("f{i}.txt")), "x\n").unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("a/b/c")).unwrap();
+        std::fs::write(dir.path().join("a/b/c/deep.txt"), "x\n").unwrap();
+        let c = tokio_util::sync::CancellationToken::new();
+        let small = Limits {
+            files: 2,
+            entries: 100,
+            depth: 64,
+        };
+        let out = search(dir.path(), &json!({"pattern": "x"}), &c, small).unwrap();
+        assert!(out.contains("stopped early (2 files)"), "{out}");
+        let shallow = Limits {
+            files: 100,
+            entries: 100,
+            depth: 1,
+        };
+        let out = search(dir.path(), &json!({"pattern": "x"}), &c, shallow).unwrap();
+        assert!(out.contains("nested more than 1"), "{out}");
+        assert!(!out.contains("deep.txt"), "{out}");
+        let few = Limits {
+            files: 100,
+            entries: 3,
+            depth: 64,
+        };
+        let out = search(dir.path(), &json!({"pattern": "x"}), &c, few).unwrap();
+        assert!(out.contains("stopped early (3 entries)"), "{out}");
+        c.cancel();
+        let e = search(dir.path(), &json!({"pattern": "x"}), &c, LIMITS).unwrap_err();
+        assert_eq!(e, workspace::INTERRUPTED);
     }
 
     #[test]
@@ -213,22 +396,34 @@ mod tests {
         std::fs::write(dir.path().join("outside.txt"), "hello").unwrap();
         std::os::unix::fs::symlink(dir.path(), ws.join("up")).unwrap();
         let c = tokio_util::sync::CancellationToken::new();
-        let out = search(&ws, &json!({"pattern": "hello", "ignore_case": true}), &c).unwrap();
+        let out = search(
+            &ws,
+            &json!({"pattern": "hello", "ignore_case": true}),
+            &c,
+            LIMITS,
+        )
+        .unwrap();
         assert_eq!(
             out,
             "src/a.py:1: def hello():\nsrc/a.py:2:     return 'Hello'\n"
         );
-        let out = search(&ws, &json!({"pattern": "(", "literal": true}), &c).unwrap();
+        let out = search(&ws, &json!({"pattern": "(", "literal": true}), &c, LIMITS).unwrap();
         assert!(out.starts_with("src/a.py:1:"), "{out}");
         assert!(
-            search(&ws, &json!({"pattern": "("}), &c)
+            search(&ws, &json!({"pattern": "("}), &c, LIMITS)
                 .unwrap_err()
                 .contains("invalid")
         );
-        let out = search(&ws, &json!({"pattern": "e", "max_results": 1}), &c).unwrap();
+        let out = search(&ws, &json!({"pattern": "e", "max_results": 1}), &c, LIMITS).unwrap();
         assert!(out.contains("more matches not shown"), "{out}");
-        assert!(search(&ws, &json!({"pattern": "x", "path": "up"}), &c).is_err());
-        let out = search(&ws, &json!({"pattern": "hello", "glob": "*.rs"}), &c).unwrap();
+        assert!(search(&ws, &json!({"pattern": "x", "path": "up"}), &c, LIMITS).is_err());
+        let out = search(
+            &ws,
+            &json!({"pattern": "hello", "glob": "*.rs"}),
+            &c,
+            LIMITS,
+        )
+        .unwrap();
         assert!(out.starts_with("no matches"), "{out}");
     }
 }
