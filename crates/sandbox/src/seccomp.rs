@@ -59,6 +59,17 @@ const DENIED: &[libc::c_long] = &[
     libc::SYS_open_tree,
 ];
 
+/// Calls that set a file mode, and which argument holds it.
+const MODE_ARGS: &[(libc::c_long, u8)] = &[
+    (libc::SYS_chmod, 1),
+    (libc::SYS_fchmod, 1),
+    (libc::SYS_fchmodat, 2),
+    (libc::SYS_fchmodat2, 2),
+    (libc::SYS_open, 2),
+    (libc::SYS_openat, 3),
+    (libc::SYS_creat, 1),
+];
+
 /// `clone` flags that would make new namespaces.
 const CLONE_NAMESPACES: &[libc::c_int] = &[
     libc::CLONE_NEWUSER,
@@ -96,6 +107,16 @@ pub(crate) fn programs(network: bool) -> Result<Vec<Vec<libc::sock_filter>>, Str
         clone_rules.push(rule(cond(0, SeccompCmpOp::MaskedEq(f), f)?)?);
     }
     deny.insert(libc::SYS_clone as i64, clone_rules);
+    // No set-user-id or set-group-id file: when llm-repl runs as root the workspace is an
+    // id-mapped mount, and such a file would be a root-owned setuid program on the host.
+    for (call, mode_arg) in MODE_ARGS {
+        let mut rules = Vec::new();
+        for bit in [libc::S_ISUID, libc::S_ISGID] {
+            let b = bit as u64;
+            rules.push(rule(cond(*mode_arg, SeccompCmpOp::MaskedEq(b), b)?)?);
+        }
+        deny.insert(*call as i64, rules);
+    }
     if !network {
         deny.insert(
             libc::SYS_socket as i64,
@@ -104,6 +125,8 @@ pub(crate) fn programs(network: bool) -> Result<Vec<Vec<libc::sock_filter>>, Str
     }
     let mut clone3 = BTreeMap::new();
     clone3.insert(libc::SYS_clone3 as i64, Vec::new());
+    // openat2 keeps its mode in memory a filter cannot read; libc falls back to openat.
+    clone3.insert(libc::SYS_openat2 as i64, Vec::new());
     let compile = |rules, errno: i32| -> Result<Vec<libc::sock_filter>, String> {
         let filter = SeccompFilter::new(
             rules,
