@@ -300,7 +300,7 @@ async fn the_number_of_scratch_files_is_capped() {
     let mut e = env();
     e.settings.tmp_inodes = 500;
     let r = e
-        .py("import os\nn = 0\ntry:\n    for i in range(5000):\n        open(f'/tmp/f{i}', 'w').close()\n        n += 1\n    print('MADE', n)\nexcept OSError as x:\n    print('stopped at', n, x.errno)")
+        .py("import os\nn = 0\ntry:\n    for i in range(5000):\n        open(os.path.join(os.environ['HOME'], f'f{i}'), 'w').close()\n        n += 1\n    print('MADE', n)\nexcept OSError as x:\n    print('stopped at', n, x.errno)")
         .await;
     assert!(r.output.contains("stopped at"), "{}", r.output);
     e.still_works().await;
