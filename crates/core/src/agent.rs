@@ -26,6 +26,7 @@ use crate::persist::Recorder;
 use crate::pricing::PriceTable;
 use crate::pricing::meter::{Meter, Tally};
 use crate::provider::Provider;
+use crate::selection::{Selected, Selection};
 use crate::tool::ToolRegistry;
 use crate::turn::{self, TurnInput, TurnOutput};
 
@@ -81,6 +82,8 @@ pub struct Agent {
     next_turn: TurnId,
     approvals: Arc<Approvals>,
     pub(crate) recorder: Recorder,
+    /// The provider and model of the next model call, shared with the running turn.
+    selection: Selection,
 }
 
 struct Running {
@@ -106,6 +109,11 @@ impl Agent {
             });
         let side = deps.side_events.take();
         let meter = Meter::new(Tally::default(), recorder.today_tally());
+        let selection = Selection::new(Selected {
+            provider: deps.provider.clone(),
+            model: info.model.clone(),
+            context_window: info.context_window,
+        });
         let agent = Agent {
             deps,
             events: events_tx,
@@ -116,6 +124,7 @@ impl Agent {
             next_turn: 1,
             approvals: Arc::default(),
             recorder,
+            selection,
         };
         let task = tokio::spawn(agent.run(ops_rx, side));
         AgentHandle {
@@ -222,19 +231,10 @@ impl Agent {
                     self.open_session(&id);
                 }
             }
-            Op::SetModel { model } => {
-                self.info.model = model.clone();
-                self.deps.config.model = model;
-                self.info.context_window = self.context_window();
-                self.emit(Event::SessionStarted {
-                    info: self.info.clone(),
-                });
-            }
-            Op::SetProvider { provider } => {
-                if !self.refuse_when_busy(busy) {
-                    self.set_provider(&provider);
-                }
-            }
+            // Neither starts a new session nor waits for the turn: the switch applies from the
+            // next model call (see selection.rs).
+            Op::SetModel { model } => self.set_model(&model),
+            Op::SetProvider { provider } => self.set_provider(&provider),
             Op::SetBudget { scope, limit_usd } => self.set_budget(&scope, limit_usd),
             Op::ListSessions { offset, limit } => self.list_sessions(offset, limit),
             Op::PreviewSession { id } => self.preview_session(&id),
@@ -303,6 +303,35 @@ impl Agent {
         );
     }
 
+    fn set_model(&mut self, model: &str) {
+        let model = model.trim();
+        if model.is_empty() {
+            self.emit(Event::Error {
+                message: "no model named: /model NAME".into(),
+            });
+            return;
+        }
+        let from = (self.info.provider.clone(), self.info.model.clone());
+        self.deps.config.model = model.to_string();
+        self.info.model = model.to_string();
+        self.info.context_window = self.context_window();
+        self.announce_switch(from);
+    }
+
+    /// Shares the new choice with a running turn and tells the frontend.
+    fn announce_switch(&mut self, (from_provider, from_model): (String, String)) {
+        self.selection.set(Selected {
+            provider: self.deps.provider.clone(),
+            model: self.info.model.clone(),
+            context_window: self.info.context_window,
+        });
+        self.emit(Event::ModelSwitched {
+            info: self.info.clone(),
+            from_provider,
+            from_model,
+        });
+    }
+
     fn set_provider(&mut self, name: &str) {
         let Some(factory) = &self.deps.provider_factory else {
             self.notice(
@@ -313,13 +342,12 @@ impl Agent {
         };
         match factory(name) {
             Ok(provider) => {
+                let from = (self.info.provider.clone(), self.info.model.clone());
                 self.deps.config.model.clear();
                 self.info = session_info(&self.deps, provider.as_ref(), Some(&self.info));
                 self.deps.provider = provider;
                 self.info.context_window = self.context_window();
-                self.emit(Event::SessionStarted {
-                    info: self.info.clone(),
-                });
+                self.announce_switch(from);
             }
             Err(message) => self.emit(Event::Error { message }),
         }
@@ -381,6 +409,7 @@ impl Agent {
             workdir: self.deps.workdir.clone(),
             session_id: self.info.id.clone(),
             context_window: self.info.context_window,
+            selection: self.selection.clone(),
             prices: self.deps.prices.clone(),
             meter,
             budgets: self.budgets.clone(),

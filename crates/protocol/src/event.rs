@@ -150,6 +150,14 @@ pub enum Event {
         messages: Vec<Message>,
         tool_runs: Vec<ToolRun>,
     },
+    /// The model or provider of the current session changed (`Op::SetModel`,
+    /// `Op::SetProvider`). The session and its conversation go on unchanged; the new choice
+    /// applies from the next model call, also inside a running turn.
+    ModelSwitched {
+        info: SessionInfo,
+        from_provider: String,
+        from_model: String,
+    },
     TurnStarted {
         turn: TurnId,
         prompt: String,

@@ -102,6 +102,11 @@ fn events_round_trip() {
     };
     let events = vec![
         Event::SessionStarted { info: info.clone() },
+        Event::ModelSwitched {
+            info: info.clone(),
+            from_provider: "openai".into(),
+            from_model: "gpt-4o".into(),
+        },
         Event::SessionLoaded {
             info,
             messages: vec![

@@ -191,6 +191,11 @@ impl App {
                 messages,
                 tool_runs,
             } => self.load_session(info, messages, tool_runs),
+            Event::ModelSwitched {
+                info,
+                from_provider,
+                from_model,
+            } => self.model_switched(info, &from_provider, &from_model),
             Event::TurnStarted { prompt, .. } => {
                 // A previous answer left open (its turn never reported an end) is closed.
                 self.conv.finish_answer(None);
@@ -395,6 +400,29 @@ impl App {
                 }
             }
         }
+    }
+
+    /// The session goes on with another model: everything on screen stays, the status bar
+    /// names the new model at once, and one line says what changed.
+    fn model_switched(&mut self, info: SessionInfo, from_provider: &str, from_model: &str) {
+        let text = if from_provider != info.provider {
+            format!(
+                "provider: {from_provider}/{from_model} -> {}/{} (from the next call)",
+                info.provider, info.model
+            )
+        } else if from_model == info.model {
+            format!("model: {} (unchanged)", info.model)
+        } else {
+            format!("model: {from_model} -> {} (from the next call)", info.model)
+        };
+        // The last call's model (from Usage) no longer names what comes next.
+        self.meter.model = None;
+        if let Some((tokens, _)) = self.meter.context {
+            self.meter.context = Some((tokens, info.context_window));
+        }
+        self.session = Some(info);
+        self.notice(NoticeLevel::Info, text.clone());
+        self.flash(text);
     }
 
     /// Rebuilds the conversation and the trace from a stored session.

@@ -8,3 +8,4 @@ mod history;
 mod keys;
 mod snapshots;
 mod stats;
+mod switch;
