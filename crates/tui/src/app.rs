@@ -73,6 +73,8 @@ pub struct App {
     pub trace_pct: u16,
     pub overlay: Option<Overlay>,
     pub approvals: VecDeque<ApprovalRequest>,
+    /// A prompt sent while a turn ran: it goes out when the turn ends (Esc takes it back).
+    pub queued: Option<String>,
     /// Selected row of the slash-command popup.
     pub palette_sel: usize,
     pub history: HistoryScreen,
@@ -110,6 +112,7 @@ impl App {
             trace_pct: 40,
             overlay: None,
             approvals: VecDeque::new(),
+            queued: None,
             palette_sel: 0,
             history: HistoryScreen::default(),
             stats: StatsScreen::default(),
@@ -341,6 +344,7 @@ impl App {
                 if let Some((level, text)) = note {
                     self.notice(level, text);
                 }
+                self.send_queued();
             }
             Event::SessionList { sessions, total } => {
                 self.history.set_sessions(sessions, total);
@@ -351,9 +355,13 @@ impl App {
                 history::sync_preview(self);
             }
             Event::SessionPreview { id, messages } => self.history.preview = Some((id, messages)),
-            Event::Exported { path, .. } => {
-                self.notice(NoticeLevel::Info, format!("exported to {path}"));
-                self.flash(format!("exported to {path}"));
+            Event::Exported { id, path } => {
+                let text = format!("exported {id} to {path}");
+                if self.screen == Screen::History {
+                    self.history.status = Some((NoticeLevel::Info, text.clone()));
+                }
+                self.notice(NoticeLevel::Info, text.clone());
+                self.flash(text);
             }
             Event::ProviderHealth {
                 provider,

@@ -9,7 +9,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, MouseEventKind};
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use llm_repl_protocol::{Event, Op};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -98,13 +98,31 @@ where
         tokio::select! {
             maybe = input.next() => match maybe {
                 Some(Ok(ev)) => {
+                    // What already arrived with it is applied together: a paste from a terminal
+                    // without bracketed paste is one such burst (see `handle_terminal_batch`).
+                    let mut batch = vec![ev];
+                    let mut ended = false;
+                    while batch.len() < EVENT_BATCH {
+                        match input.next().now_or_never() {
+                            Some(Some(Ok(ev))) => batch.push(ev),
+                            Some(Some(Err(e))) => return Err(e),
+                            Some(None) => {
+                                ended = true;
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
                     // Mouse motion (reported because capture asks for all events) changes nothing.
-                    let moved = matches!(&ev, TermEvent::Mouse(m) if m.kind == MouseEventKind::Moved);
-                    if !moved {
+                    batch.retain(|ev| !matches!(ev, TermEvent::Mouse(m) if m.kind == MouseEventKind::Moved));
+                    if !batch.is_empty() {
                         let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
                         app.now = Instant::now();
-                        app.handle_terminal(ev, size);
+                        app.handle_terminal_batch(batch, size);
                         dirty = true;
+                    }
+                    if ended {
+                        app.quit();
                     }
                 }
                 Some(Err(e)) => return Err(e),

@@ -6,7 +6,9 @@
 //! line); the text is kept as sent and only styled here: headings, the summary line, and the
 //! bars. Esc (or q) goes back to the chat.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
+
+use crate::keys::{Action, Context};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -77,21 +79,22 @@ fn page(size: (u16, u16)) -> (u16, u16) {
 
 pub fn handle_key(app: &mut App, key: KeyEvent, size: (u16, u16)) {
     let (cols, rows) = page(size);
+    let action = app.keymap.lookup(Context::Stats, &key);
     let s = &mut app.stats;
     let max_scroll = s.len().saturating_sub(rows);
     let max_pan = s.widest().saturating_sub(cols);
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('q') => app.screen = Screen::Chat,
-        KeyCode::Down | KeyCode::Char('j') => s.scroll = (s.scroll + 1).min(max_scroll),
-        KeyCode::Up | KeyCode::Char('k') => s.scroll = s.scroll.saturating_sub(1),
-        KeyCode::PageDown | KeyCode::Char(' ') => {
+    match action {
+        Some(Action::Close) => app.screen = Screen::Chat,
+        Some(Action::LineDown) => s.scroll = (s.scroll + 1).min(max_scroll),
+        Some(Action::LineUp) => s.scroll = s.scroll.saturating_sub(1),
+        Some(Action::PageDown) => {
             s.scroll = s.scroll.saturating_add(rows.max(1)).min(max_scroll);
         }
-        KeyCode::PageUp => s.scroll = s.scroll.saturating_sub(rows.max(1)),
-        KeyCode::Home | KeyCode::Char('g') => s.scroll = 0,
-        KeyCode::End | KeyCode::Char('G') => s.scroll = max_scroll,
-        KeyCode::Right | KeyCode::Char('l') => s.pan = (s.pan + PAN).min(max_pan),
-        KeyCode::Left | KeyCode::Char('h') => s.pan = s.pan.saturating_sub(PAN),
+        Some(Action::PageUp) => s.scroll = s.scroll.saturating_sub(rows.max(1)),
+        Some(Action::Top) => s.scroll = 0,
+        Some(Action::Bottom) => s.scroll = max_scroll,
+        Some(Action::Right) => s.pan = (s.pan + PAN).min(max_pan),
+        Some(Action::Left) => s.pan = s.pan.saturating_sub(PAN),
         _ => {}
     }
 }

@@ -34,7 +34,7 @@ fn enter_submits_and_newline_keys_do_not() {
 }
 
 #[test]
-fn submit_is_held_while_a_turn_runs() {
+fn a_prompt_sent_during_a_turn_is_queued_and_sent_when_it_ends() {
     let mut app = app();
     app.apply_event(Event::TurnStarted {
         turn: 1,
@@ -42,8 +42,56 @@ fn submit_is_held_while_a_turn_runs() {
     });
     type_str(&mut app, "next");
     press(&mut app, key(KeyCode::Enter));
-    assert!(ops(&mut app).is_empty());
-    assert_eq!(app.input.text(), "next");
+    assert!(
+        ops(&mut app).is_empty(),
+        "nothing is sent while the turn runs"
+    );
+    assert!(app.input.is_empty());
+    assert_eq!(app.queued.as_deref(), Some("next"));
+    let screen = format!("{}", render(&app, 100, 30).backend());
+    assert!(screen.contains("queued: next"), "{screen}");
+    // A second one is refused (the first is kept).
+    type_str(&mut app, "another");
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.queued.as_deref(), Some("next"));
+    assert_eq!(app.input.text(), "another");
+    app.input.set_text("");
+    app.apply_event(Event::TurnFinished {
+        turn: 1,
+        reason: FinishReason::Completed,
+    });
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::Submit {
+            text: "next".into()
+        }]
+    );
+    assert!(app.queued.is_none());
+}
+
+#[test]
+fn esc_takes_a_queued_prompt_back_then_interrupts() {
+    let mut app = app();
+    app.apply_event(Event::TurnStarted {
+        turn: 1,
+        prompt: "x".into(),
+    });
+    type_str(&mut app, "queued one");
+    press(&mut app, key(KeyCode::Enter));
+    press(&mut app, key(KeyCode::Esc));
+    assert!(
+        ops(&mut app).is_empty(),
+        "the first Esc only drops the queue"
+    );
+    assert!(app.queued.is_none());
+    assert_eq!(app.input.text(), "queued one", "back in the box to edit");
+    press(&mut app, key(KeyCode::Esc));
+    assert_eq!(ops(&mut app), vec![Op::Interrupt]);
+    app.apply_event(Event::TurnFinished {
+        turn: 1,
+        reason: FinishReason::Interrupted,
+    });
+    assert!(ops(&mut app).is_empty(), "nothing queued goes out");
 }
 
 #[test]
@@ -273,14 +321,97 @@ fn history_recall_and_search() {
 #[test]
 fn paste_is_one_edit_and_never_submits() {
     let mut app = app();
-    let big: String = (0..2000).map(|i| format!("line {i}\r\n")).collect();
-    app.handle_paste(&big);
+    let small: String = (0..5).map(|i| format!("line {i}\r\n")).collect();
+    app.handle_paste(&small);
     assert!(ops(&mut app).is_empty());
-    assert_eq!(app.input.textarea.lines().len(), 2001);
+    assert_eq!(app.input.textarea.lines().len(), 6);
     assert!(app.input.text().starts_with("line 0\nline 1\n"));
     // One undo removes the whole paste.
-    app.input.textarea.undo();
+    press(&mut app, ctrl('_'));
     assert!(app.input.is_empty());
+}
+
+#[test]
+fn a_long_paste_shows_as_a_marker_and_is_sent_whole() {
+    let mut app = app();
+    type_str(&mut app, "explain: ");
+    let big: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    app.handle_paste(&big);
+    type_str(&mut app, " thanks");
+    assert_eq!(app.input.text(), "explain: [pasted 2000 lines] thanks");
+    let screen = format!("{}", render(&app, 100, 30).backend());
+    assert!(screen.contains("[pasted 2000 lines]"), "{screen}");
+    press(&mut app, key(KeyCode::Enter));
+    let sent = ops(&mut app);
+    assert_eq!(
+        sent,
+        vec![Op::Submit {
+            text: format!("explain: {big} thanks")
+        }]
+    );
+}
+
+/// A terminal without bracketed paste types the paste: Enter inside the burst is a line break.
+#[test]
+fn an_unbracketed_multi_line_paste_lands_whole() {
+    use crossterm::event::Event as TermEvent;
+    let mut app = app();
+    let burst: Vec<TermEvent> = "first line\rsecond line\rthird"
+        .chars()
+        .map(|c| match c {
+            '\r' => TermEvent::Key(key(KeyCode::Enter)),
+            c => TermEvent::Key(key(KeyCode::Char(c))),
+        })
+        .collect();
+    app.handle_terminal_batch(burst, (120, 40));
+    assert!(ops(&mut app).is_empty(), "no line was sent");
+    assert_eq!(app.input.text(), "first line\nsecond line\nthird");
+    // Typed ahead and Enter in one read still sends.
+    app.input.set_text("");
+    let burst = vec![
+        TermEvent::Key(key(KeyCode::Char('h'))),
+        TermEvent::Key(key(KeyCode::Char('i'))),
+        TermEvent::Key(key(KeyCode::Enter)),
+    ];
+    app.handle_terminal_batch(burst, (120, 40));
+    assert_eq!(ops(&mut app), vec![Op::Submit { text: "hi".into() }]);
+}
+
+#[test]
+fn readline_editing_keys() {
+    let mut app = app();
+    type_str(&mut app, "alpha beta gamma");
+    press(&mut app, ctrl('w'));
+    assert_eq!(app.input.text(), "alpha beta ");
+    press(&mut app, ctrl('a'));
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('f'), KeyModifiers::ALT),
+    );
+    press(&mut app, ctrl('k'));
+    assert_eq!(app.input.text(), "alpha");
+    press(&mut app, ctrl('e'));
+    type_str(&mut app, " omega");
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('b'), KeyModifiers::ALT),
+    );
+    press(&mut app, ctrl('u'));
+    assert_eq!(
+        app.input.text(),
+        "omega",
+        "Ctrl+U deletes to the line start"
+    );
+    // Undo (Ctrl+_, which terminals send as Ctrl+7) brings it back.
+    press(&mut app, ctrl('7'));
+    assert_eq!(app.input.text(), "alpha omega");
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('r'), KeyModifiers::ALT),
+    );
+    assert_eq!(app.input.text(), "omega");
+    assert!(ops(&mut app).is_empty());
+    assert!(app.last_ctrl_c.is_none(), "clearing never arms quit");
 }
 
 #[test]
@@ -478,7 +609,7 @@ fn every_event_variant_is_applied() {
     assert!(!app.agent_alive);
     assert_eq!(app.history.sessions.len(), 1);
     let text = format!("{}", render(&app, 100, 30).backend());
-    assert!(text.contains("exported to /tmp/x.md"));
+    assert!(text.contains("exported a to /tmp/x.md"), "{text}");
     assert!(text.contains("✗ error: boom"));
     assert!(text.contains("agent stopped"));
     // Unknown cost is "?" in the meter, never $0.

@@ -4,6 +4,7 @@
 
 mod event_loop;
 mod fixtures;
+mod help;
 mod history;
 mod keys;
 mod snapshots;
