@@ -240,7 +240,7 @@ impl Agent {
             Op::PreviewSession { id } => self.preview_session(&id),
             Op::Search { query, limit } => self.search(&query, limit),
             Op::RenameSession { id, title } => self.rename_session(&id, &title),
-            Op::DeleteSession { id } => self.delete_session(&id),
+            Op::DeleteSession { id } => self.delete_session(&id, busy),
             Op::Export { id, format, path } => self.export(id, format, path),
             Op::Stats { days } => self.stats(days),
             Op::SetApprovals { policy } => {

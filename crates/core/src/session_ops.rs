@@ -140,13 +140,36 @@ impl Agent {
         }
     }
 
-    pub(crate) fn delete_session(&mut self, id: &str) {
+    /// Deletes a stored session. Deleting the open one starts a new, empty session (so the
+    /// next message cannot bring the deleted one back); while a turn runs on it, it is refused.
+    pub(crate) fn delete_session(&mut self, id: &str, busy: bool) {
+        let open = id == self.info.id;
+        if open && busy {
+            self.emit(Event::Error {
+                message: format!(
+                    "cannot delete {id}: it is the open session and a turn is running; \
+                     interrupt it first (Esc)"
+                ),
+            });
+            return;
+        }
         let Some(store) = self.store_or_say() else {
             return;
         };
         match store.delete_session(id) {
             Ok(()) => {
-                self.notice(NoticeLevel::Info, format!("deleted session {id}"));
+                if open {
+                    self.reset_session(None);
+                    self.emit(Event::SessionStarted {
+                        info: self.info.clone(),
+                    });
+                    self.notice(
+                        NoticeLevel::Info,
+                        format!("deleted session {id}, the open one: a new session started"),
+                    );
+                } else {
+                    self.notice(NoticeLevel::Info, format!("deleted session {id}"));
+                }
                 self.list_sessions(0, 50);
             }
             Err(e) => self.emit(Event::Error {
