@@ -9,7 +9,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, MouseEventKind};
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{Stream, StreamExt};
 use llm_repl_protocol::{Event, Op};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -74,7 +74,7 @@ pub fn full_redraw<B: Backend>(terminal: &mut Terminal<B>) -> io::Result<()> {
 /// for it, bounded by [`SHUTDOWN_WAIT`].
 pub async fn event_loop<B, S, H>(
     terminal: &mut Terminal<B>,
-    mut input: S,
+    input: S,
     host: &mut H,
     app: &mut App,
     ops: &UnboundedSender<Op>,
@@ -85,6 +85,8 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
     H: Host,
 {
+    // Inputs already waiting come as one batch, polled with the loop's own waker.
+    let mut input = input.ready_chunks(EVENT_BATCH);
     let mut stats = LoopStats::default();
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -97,35 +99,25 @@ where
     loop {
         tokio::select! {
             maybe = input.next() => match maybe {
-                Some(Ok(ev)) => {
-                    // What already arrived with it is applied together: a paste from a terminal
-                    // without bracketed paste is one such burst (see `handle_terminal_batch`).
-                    let mut batch = vec![ev];
-                    let mut ended = false;
-                    while batch.len() < EVENT_BATCH {
-                        match input.next().now_or_never() {
-                            Some(Some(Ok(ev))) => batch.push(ev),
-                            Some(Some(Err(e))) => return Err(e),
-                            Some(None) => {
-                                ended = true;
-                                break;
-                            }
-                            None => break,
+                Some(chunk) => {
+                    // What arrived together is applied together: a paste from a terminal without
+                    // bracketed paste is one such burst (see `handle_terminal_batch`).
+                    let mut batch = Vec::with_capacity(chunk.len());
+                    for ev in chunk {
+                        // Mouse motion (reported because capture asks for all events) changes
+                        // nothing.
+                        match ev? {
+                            TermEvent::Mouse(m) if m.kind == MouseEventKind::Moved => {}
+                            ev => batch.push(ev),
                         }
                     }
-                    // Mouse motion (reported because capture asks for all events) changes nothing.
-                    batch.retain(|ev| !matches!(ev, TermEvent::Mouse(m) if m.kind == MouseEventKind::Moved));
                     if !batch.is_empty() {
                         let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
                         app.now = Instant::now();
                         app.handle_terminal_batch(batch, size);
                         dirty = true;
                     }
-                    if ended {
-                        app.quit();
-                    }
                 }
-                Some(Err(e)) => return Err(e),
                 None => app.quit(),
             },
             ev = events.recv(), if events_open => match ev {
