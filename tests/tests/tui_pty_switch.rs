@@ -1,5 +1,6 @@
 //! The real binary in tmux against the fake server: `/model` in the middle of a turn keeps the
-//! screen, says what changed, applies from the next model call, and Esc still interrupts.
+//! screen, says what changed, applies from the next model call, and Esc still interrupts; on
+//! quit the shell shows how to resume.
 
 use std::time::Duration;
 
@@ -22,7 +23,11 @@ fn model_switch_mid_turn_keeps_the_screen_and_esc_still_interrupts() {
         Reply::text("answered-by-the-new-model").into(),
     ]);
     let home = TestHome::new(&server.base_url(), "[tools]\napproval = \"never\"\n");
-    let tmux = Tmux::start(120, 36, &home.shell_line(&[]));
+    let command = format!(
+        "{}; echo \"EXITED $?\"; exec sleep 120",
+        home.shell_line(&[])
+    );
+    let tmux = Tmux::start(120, 36, &command);
     tmux.wait_text("idle", WAIT);
 
     tmux.type_text("PROMPT-ONE run the slow script");
@@ -83,4 +88,11 @@ fn model_switch_mid_turn_keeps_the_screen_and_esc_still_interrupts() {
 
     tmux.keys(&["C-c"]);
     tmux.keys(&["C-c"]);
+    // On quit the shell is told how to come back.
+    tmux.wait_text("EXITED 0", WAIT);
+    let after = tmux.history();
+    assert!(
+        after.contains("to resume this session: llm-repl --resume "),
+        "{after}"
+    );
 }

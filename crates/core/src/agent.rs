@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use llm_repl_protocol::{
-    ApprovalDecision, CallId, Event, FinishReason, Message, NoticeLevel, Op, SessionId,
-    SessionInfo, TurnId,
+    ApprovalDecision, BudgetScope, CallId, Event, FinishReason, Message, NoticeLevel, Op,
+    SessionId, SessionInfo, TurnId,
 };
 use llm_repl_store::Store;
 use tokio::sync::{mpsc, oneshot};
@@ -235,7 +235,7 @@ impl Agent {
             // next model call (see selection.rs).
             Op::SetModel { model } => self.set_model(&model),
             Op::SetProvider { provider } => self.set_provider(&provider),
-            Op::SetBudget { scope, limit_usd } => self.set_budget(&scope, limit_usd),
+            Op::SetBudget { scope, limit_usd } => self.set_budget(scope, limit_usd),
             Op::ListSessions { offset, limit } => self.list_sessions(offset, limit),
             Op::PreviewSession { id } => self.preview_session(&id),
             Op::Search { query, limit } => self.search(&query, limit),
@@ -244,20 +244,23 @@ impl Agent {
             Op::Export { id, format, path } => self.export(id, format, path),
             Op::Stats { days } => self.stats(days),
             Op::SetApprovals { policy } => {
-                if matches!(policy.as_str(), "never" | "on-risk" | "always") {
-                    self.notice(
-                        NoticeLevel::Info,
-                        format!("approvals: {policy} (from the next tool call on)"),
-                    );
-                    self.deps.config.tools.approval = policy;
-                } else {
-                    self.emit(Event::Error {
-                        message: format!(
-                            "unknown approval policy {policy:?}: use never, on-risk or always"
-                        ),
-                    });
-                }
+                self.notice(
+                    NoticeLevel::Info,
+                    format!(
+                        "approvals: {} (from the next tool call on)",
+                        policy.as_str()
+                    ),
+                );
+                self.deps.config.tools.approval = policy.as_str().to_string();
             }
+            Op::ShowApprovals => self.notice(
+                NoticeLevel::Info,
+                format!(
+                    "approvals: {} (/approvals never|on-risk|always changes it)",
+                    self.deps.config.tools.approval
+                ),
+            ),
+            Op::ShowBudget => self.show_budget(),
             Op::Shutdown => {}
         }
     }
@@ -353,23 +356,38 @@ impl Agent {
         }
     }
 
-    fn set_budget(&mut self, scope: &str, limit_usd: f64) {
-        let parsed: Result<Scope, String> = scope.parse();
-        let result = parsed.and_then(|s| {
-            let limit = (limit_usd > 0.0).then_some(limit_usd);
-            self.budgets.set_limit(s, limit).map(|()| s)
-        });
-        match result {
-            Ok(s) if limit_usd > 0.0 => self.notice(
+    fn set_budget(&mut self, scope: BudgetScope, limit_usd: f64) {
+        let s = budget_scope(scope);
+        let limit = (limit_usd > 0.0).then_some(limit_usd);
+        match self.budgets.set_limit(s, limit) {
+            Ok(()) if limit_usd > 0.0 => self.notice(
                 NoticeLevel::Info,
                 format!("budget: {} limit set to ${limit_usd:.2}", s.key()),
             ),
-            Ok(s) => self.notice(
+            Ok(()) => self.notice(
                 NoticeLevel::Info,
                 format!("budget: {} limit removed", s.key()),
             ),
             Err(e) => self.emit(Event::Error { message: e }),
         }
+    }
+
+    /// `/budget` without arguments: each limit (or "none"), in one line.
+    fn show_budget(&self) {
+        let parts: Vec<String> = Scope::ALL
+            .iter()
+            .map(|s| match self.budgets.limit(*s) {
+                Some(l) => format!("{} ${l:.2}", s.key()),
+                None => format!("{} none", s.key()),
+            })
+            .collect();
+        self.notice(
+            NoticeLevel::Info,
+            format!(
+                "budget limits: {} (/budget session|day|month USD sets one, 0 removes it)",
+                parts.join(", ")
+            ),
+        );
     }
 
     fn context_window(&self) -> Option<u64> {
@@ -494,6 +512,14 @@ impl Agent {
         } else {
             custom.to_string()
         }
+    }
+}
+
+fn budget_scope(scope: BudgetScope) -> Scope {
+    match scope {
+        BudgetScope::Session => Scope::Session,
+        BudgetScope::Day => Scope::Day,
+        BudgetScope::Month => Scope::Month,
     }
 }
 

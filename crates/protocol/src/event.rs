@@ -237,6 +237,15 @@ pub enum Event {
         id: SessionId,
         path: String,
     },
+    /// The usage report answering `Op::Stats`: its own event, so no frontend has to recognise
+    /// it among notices. `summary` is its first line, `text` the whole report as rendered.
+    UsageReport {
+        days: u32,
+        /// "today", "last 30 days".
+        period: String,
+        summary: String,
+        text: String,
+    },
     /// A provider's circuit breaker opened (`healthy: false`: calls skip it for a while) or
     /// closed again. Frontends show unhealthy providers in the meter.
     ProviderHealth {

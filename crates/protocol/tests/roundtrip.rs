@@ -56,19 +56,46 @@ fn ops_round_trip() {
             provider: "groq".into(),
         },
         Op::SetBudget {
-            scope: "day".into(),
+            scope: BudgetScope::Day,
             limit_usd: 2.5,
         },
         Op::Stats { days: 30 },
         Op::PreviewSession { id: "s1".into() },
         Op::SetApprovals {
-            policy: "always".into(),
+            policy: ApprovalPolicy::OnRisk,
         },
+        Op::ShowBudget,
+        Op::ShowApprovals,
         Op::Shutdown,
     ];
     for op in ops {
         assert_eq!(round(&op), op);
     }
+}
+
+/// The enums keep the wire names the strings had, so existing clients and configs still match.
+#[test]
+fn policy_and_scope_wire_names() {
+    let json = serde_json::to_value(Op::SetApprovals {
+        policy: ApprovalPolicy::OnRisk,
+    })
+    .unwrap();
+    assert_eq!(json["policy"], "on-risk");
+    let json = serde_json::to_value(Op::SetBudget {
+        scope: BudgetScope::Month,
+        limit_usd: 1.0,
+    })
+    .unwrap();
+    assert_eq!(json["scope"], "month");
+    for p in ApprovalPolicy::ALL {
+        assert_eq!(ApprovalPolicy::parse(p.as_str()), Some(p));
+    }
+    for s in BudgetScope::ALL {
+        assert_eq!(BudgetScope::parse(s.as_str()), Some(s));
+    }
+    assert_eq!(ApprovalPolicy::parse("sometimes"), None);
+    let bad: Result<Op, _> = serde_json::from_str(r#"{"op":"set_approvals","policy":"sometimes"}"#);
+    assert!(bad.is_err(), "an unknown policy is refused at the boundary");
 }
 
 #[test]
@@ -207,6 +234,12 @@ fn events_round_trip() {
                 highlights: vec![(2, 3)],
                 score: 1.5,
             }],
+        },
+        Event::UsageReport {
+            days: 7,
+            period: "last 7 days".into(),
+            summary: "Usage, last 7 days: 5 calls".into(),
+            text: "Usage, last 7 days: 5 calls\n\nBy day\n".into(),
         },
         Event::Exported {
             id: "s".into(),

@@ -338,5 +338,5 @@ async fn main() -> std::io::Result<()> {
         slash: SlashInfo { providers: vec!["mock".into(), "openai".into()], models: vec!["gpt-4o-mini".into(), "gpt-4o".into()] },
         ..TuiOptions::default()
     };
-    run(options, op_tx, ev_rx).await
+    run(options, op_tx, ev_rx).await.map(|_| ())
 }

@@ -75,6 +75,8 @@ pub struct App {
     pub approvals: VecDeque<ApprovalRequest>,
     /// A prompt sent while a turn ran: it goes out when the turn ends (Esc takes it back).
     pub queued: Option<String>,
+    /// The current session has had a prompt (so it is stored and can be resumed).
+    pub session_has_prompt: bool,
     /// Selected row of the slash-command popup.
     pub palette_sel: usize,
     pub history: HistoryScreen,
@@ -113,6 +115,7 @@ impl App {
             overlay: None,
             approvals: VecDeque::new(),
             queued: None,
+            session_has_prompt: false,
             palette_sel: 0,
             history: HistoryScreen::default(),
             stats: StatsScreen::default(),
@@ -188,6 +191,7 @@ impl App {
                 self.meter.reset();
                 self.approvals.clear();
                 self.session = Some(info);
+                self.session_has_prompt = false;
             }
             Event::SessionLoaded {
                 info,
@@ -200,6 +204,7 @@ impl App {
                 from_model,
             } => self.model_switched(info, &from_provider, &from_model),
             Event::TurnStarted { prompt, .. } => {
+                self.session_has_prompt = true;
                 // A previous answer left open (its turn never reported an end) is closed.
                 self.conv.finish_answer(None);
                 self.conv.push(ItemKind::User, prompt);
@@ -379,11 +384,10 @@ impl App {
                 };
                 self.notice(level, format!("{provider}: {detail}"));
             }
-            Event::Notice { level, text } if stats::is_report(&text) => {
+            Event::UsageReport { summary, text, .. } => {
                 // The whole report on its own screen; its summary line stays in the chat.
-                let summary = text.lines().next().unwrap_or_default().to_string();
                 stats::show(self, &text);
-                self.notice(level, summary);
+                self.notice(NoticeLevel::Info, summary);
             }
             Event::Notice { level, text } => {
                 if self.screen == Screen::History {
@@ -395,6 +399,8 @@ impl App {
                 if self.screen == Screen::History {
                     self.history.status = Some((NoticeLevel::Error, message.clone()));
                 }
+                // The status line shows the failure (not an earlier success).
+                self.flash(message.lines().next().unwrap_or_default().to_string());
                 self.conv.push(ItemKind::Error, message);
             }
             Event::ShutdownComplete => {
@@ -440,6 +446,7 @@ impl App {
         self.meter.reset();
         self.approvals.clear();
         self.session = Some(info.clone());
+        self.session_has_prompt = messages.iter().any(|m| m.role == Role::User);
         for run in tool_runs {
             let (e, _) = self.trace.entry(&run.call.id, Some(&run.call));
             e.state = RunState::Status(run.status);

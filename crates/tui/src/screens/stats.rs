@@ -2,9 +2,8 @@
 //! model and provider, the most expensive sessions, savings — shown whole on its own screen,
 //! scrollable both ways, instead of as one long notice in the conversation.
 //!
-//! The report arrives as an `Event::Notice` whose text starts with [`REPORT_PREFIX`] (its first
-//! line); the text is kept as sent and only styled here: headings, the summary line, and the
-//! bars. Esc (or q) goes back to the chat.
+//! The report arrives as its own `Event::UsageReport`; the text is kept as sent and only styled
+//! here: headings, the summary line, and the bars. Its keys are the keymap's `Stats` context.
 
 use crossterm::event::KeyEvent;
 
@@ -17,9 +16,6 @@ use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 use crate::app::{App, Screen};
 use crate::theme::Theme;
 
-/// How a usage report begins (`Usage, last 30 days: ...`).
-pub const REPORT_PREFIX: &str = "Usage, ";
-
 /// The section titles of the report, drawn as headings.
 const SECTIONS: [&str; 5] = [
     "By day",
@@ -31,11 +27,6 @@ const SECTIONS: [&str; 5] = [
 
 /// Columns moved per Left/Right.
 const PAN: u16 = 8;
-
-/// True for a notice that is a usage report.
-pub fn is_report(text: &str) -> bool {
-    text.starts_with(REPORT_PREFIX)
-}
 
 /// The report shown and where it is scrolled to.
 #[derive(Debug, Clone, Default)]
