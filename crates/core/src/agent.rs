@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use futures::FutureExt;
 use llm_repl_protocol::{
     ApprovalDecision, BudgetScope, CallId, Event, FinishReason, Message, NoticeLevel, Op,
-    SessionId, SessionInfo, TurnId,
+    RequestId, SessionId, SessionInfo, TurnId,
 };
 use llm_repl_store::Store;
 use tokio::sync::{mpsc, oneshot};
@@ -84,6 +84,8 @@ pub struct Agent {
     pub(crate) recorder: Recorder,
     /// The provider and model of the next model call, shared with the running turn.
     selection: Selection,
+    /// The request being answered: what `emit` sends meanwhile is wrapped in `Event::Reply`.
+    answering: Option<RequestId>,
 }
 
 struct Running {
@@ -125,6 +127,7 @@ impl Agent {
             approvals: Arc::default(),
             recorder,
             selection,
+            answering: None,
         };
         let task = tokio::spawn(agent.run(ops_rx, side));
         AgentHandle {
@@ -135,6 +138,13 @@ impl Agent {
     }
 
     pub(crate) fn emit(&self, event: Event) {
+        let event = match self.answering {
+            Some(request) => Event::Reply {
+                request,
+                body: Box::new(event),
+            },
+            None => event,
+        };
         let _ = self.events.send(event);
     }
 
@@ -168,6 +178,7 @@ impl Agent {
             tokio::select! {
                 op = ops.recv() => {
                     let Some(op) = op else { break };
+                    let (request, op) = op.untag();
                     if matches!(op, Op::Shutdown) {
                         if let Some(run) = running.take() {
                             run.cancel.cancel();
@@ -178,7 +189,10 @@ impl Agent {
                         }
                         break;
                     }
+                    // Everything said while handling the Op answers it.
+                    self.answering = request;
                     self.handle_op(op, &mut running, &done_tx);
+                    self.answering = None;
                 }
                 Some(out) = done_rx.recv() => {
                     running = None;
@@ -261,7 +275,8 @@ impl Agent {
                 ),
             ),
             Op::ShowBudget => self.show_budget(),
-            Op::Shutdown => {}
+            // Untagged by the loop before it gets here.
+            Op::Shutdown | Op::Request { .. } => {}
         }
     }
 

@@ -93,3 +93,42 @@ async fn deleting_the_open_session_during_a_turn_is_refused() {
     until_finished(&mut h).await;
     assert!(store.get_session(&id).unwrap().is_some());
 }
+
+/// Issue 12: an error is attributed to the Op that caused it, by its request id; the events of
+/// a turn a tagged Submit starts are not answers.
+#[tokio::test]
+async fn answers_to_a_tagged_op_carry_its_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = llm_repl_store::Store::open(dir.path()).unwrap();
+    let (mut h, _provider) =
+        start_with_store(vec![text("hi there")], Config::default(), true, Some(store));
+    h.ops
+        .send(Op::DeleteSession { id: "nope".into() }.tagged(41))
+        .unwrap();
+    loop {
+        match next_event(&mut h).await {
+            Event::Reply { request, body } => {
+                assert_eq!(request, 41);
+                assert!(matches!(*body, Event::Error { .. }), "{body:?}");
+                break;
+            }
+            Event::Error { message } => panic!("untagged error: {message}"),
+            _ => {}
+        }
+    }
+    h.ops
+        .send(
+            Op::Submit {
+                text: "hello".into(),
+            }
+            .tagged(42),
+        )
+        .unwrap();
+    let (events, _) = until_finished(&mut h).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::TurnStarted { .. })),
+        "the turn's events come untagged: {events:?}"
+    );
+}

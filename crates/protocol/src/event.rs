@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CallId, CostReport, Message, Role, SessionId, ToolCall, ToolResult, Usage};
+use crate::{CallId, CostReport, Message, RequestId, Role, SessionId, ToolCall, ToolResult, Usage};
 
 /// Turns are numbered from 1 within an agent's lifetime.
 pub type TurnId = u64;
@@ -125,6 +125,16 @@ pub struct SearchHit {
     /// Byte ranges within `snippet` that matched the query.
     pub highlights: Vec<(usize, usize)>,
     pub score: f32,
+}
+
+impl Event {
+    /// The event itself and the request it answers, if it is a reply.
+    pub fn untag(self) -> (Option<RequestId>, Event) {
+        match self {
+            Event::Reply { request, body } => (Some(request), body.untag().1),
+            ev => (None, ev),
+        }
+    }
 }
 
 /// Severity of a notice.
@@ -264,4 +274,9 @@ pub enum Event {
     },
     /// The agent task stopped (after `Op::Shutdown` or a fatal error).
     ShutdownComplete,
+    /// `body` answers the frontend's `Op::Request` with this id.
+    Reply {
+        request: RequestId,
+        body: Box<Event>,
+    },
 }

@@ -157,4 +157,32 @@ pub enum Op {
     },
     /// Finish what is durable and stop the agent task.
     Shutdown,
+    /// `body`, tagged by the frontend: every Event that answers it (an error, a notice, a list)
+    /// comes back wrapped in [`crate::Event::Reply`] with the same id, so the frontend knows
+    /// what caused it. Events of a turn that `body` starts are not answers and come untagged.
+    Request {
+        id: RequestId,
+        body: Box<Op>,
+    },
+}
+
+/// A frontend's number for one of its requests (unique per frontend and run).
+pub type RequestId = u64;
+
+impl Op {
+    /// Tags `self` with a request id.
+    pub fn tagged(self, id: RequestId) -> Op {
+        Op::Request {
+            id,
+            body: Box::new(self),
+        }
+    }
+
+    /// The innermost Op and the id it was tagged with (the outermost tag wins).
+    pub fn untag(self) -> (Option<RequestId>, Op) {
+        match self {
+            Op::Request { id, body } => (Some(id), body.untag().1),
+            op => (None, op),
+        }
+    }
 }

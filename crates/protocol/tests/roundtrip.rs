@@ -67,10 +67,31 @@ fn ops_round_trip() {
         Op::ShowBudget,
         Op::ShowApprovals,
         Op::Shutdown,
+        Op::Search {
+            query: "q".into(),
+            limit: 5,
+        }
+        .tagged(7),
     ];
     for op in ops {
         assert_eq!(round(&op), op);
     }
+}
+
+#[test]
+fn requests_and_replies_untag() {
+    let op = Op::Interrupt.tagged(3).tagged(4);
+    assert_eq!(op.untag(), (Some(4), Op::Interrupt));
+    assert_eq!(Op::Interrupt.untag(), (None, Op::Interrupt));
+    let json = serde_json::to_value(Op::NewSession.tagged(9)).unwrap();
+    assert_eq!(json["op"], "request");
+    assert_eq!(json["id"], 9);
+    assert_eq!(json["body"]["op"], "new_session");
+    let ev = Event::Reply {
+        request: 9,
+        body: Box::new(Event::ShutdownComplete),
+    };
+    assert_eq!(ev.untag(), (Some(9), Event::ShutdownComplete));
 }
 
 /// The enums keep the wire names the strings had, so existing clients and configs still match.
@@ -262,6 +283,12 @@ fn events_round_trip() {
             messages: vec![Message::user("q")],
         },
         Event::ShutdownComplete,
+        Event::Reply {
+            request: 7,
+            body: Box::new(Event::Error {
+                message: "search failed".into(),
+            }),
+        },
     ];
     for event in events {
         assert_eq!(round(&event), event);

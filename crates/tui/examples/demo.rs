@@ -237,7 +237,8 @@ async fn agent(mut ops: UnboundedReceiver<Op>, tx: UnboundedSender<Event>) {
     let mut cancel = Arc::new(AtomicBool::new(false));
     let (mut approve_tx, _) = unbounded_channel();
     while let Some(op) = ops.recv().await {
-        match op {
+        // The TUI tags every Op with a request id; this demo answers untagged.
+        match op.untag().1 {
             Op::Submit { text } => {
                 n += 1;
                 cancel = Arc::new(AtomicBool::new(false));
@@ -305,11 +306,14 @@ async fn agent(mut ops: UnboundedReceiver<Op>, tx: UnboundedSender<Event>) {
                 });
             }
             Op::Stats { days } => {
-                let _ = tx.send(Event::Notice {
-                    level: NoticeLevel::Info,
-                    text: format!(
-                        "usage over {days} days\nday         tokens   cost\n2026-11-26  12.3k    ?"
-                    ),
+                let text = format!(
+                    "Usage, last {days} days: 3 calls\n\nBy day\n2026-11-26  12.3k    ?"
+                );
+                let _ = tx.send(Event::UsageReport {
+                    days,
+                    period: format!("last {days} days"),
+                    summary: text.lines().next().unwrap_or_default().to_string(),
+                    text,
                 });
             }
             Op::Shutdown => {

@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use llm_repl_protocol::{
-    ApprovalRequest, Event, FinishReason, Message, NoticeLevel, Op, Role, SessionInfo, ToolRun,
-    ToolStatus,
+    ApprovalRequest, Event, FinishReason, Message, NoticeLevel, Op, RequestId, Role, SessionInfo,
+    ToolRun, ToolStatus,
 };
 
 use crate::keys::Keymap;
@@ -77,6 +77,12 @@ pub struct App {
     pub queued: Option<String>,
     /// The current session has had a prompt (so it is stored and can be resumed).
     pub session_has_prompt: bool,
+    /// The id of the last request sent (every Op goes out tagged, see `send`).
+    next_request: RequestId,
+    /// Which screen each recent request was sent from, to attribute its answers.
+    origins: VecDeque<(RequestId, Screen)>,
+    /// While an answer is applied: the screen its request came from.
+    answer_origin: Option<Screen>,
     /// Selected row of the slash-command popup.
     pub palette_sel: usize,
     pub history: HistoryScreen,
@@ -116,6 +122,9 @@ impl App {
             approvals: VecDeque::new(),
             queued: None,
             session_has_prompt: false,
+            next_request: 0,
+            origins: VecDeque::new(),
+            answer_origin: None,
             palette_sel: 0,
             history: HistoryScreen::default(),
             stats: StatsScreen::default(),
@@ -144,8 +153,27 @@ impl App {
         self.effects.push(e);
     }
 
+    /// Queues `op`, tagged with a fresh request id and remembered with the screen it was sent
+    /// from: the agent's answers carry the id back, so an error shows where it was caused.
     pub(crate) fn send(&mut self, op: Op) {
-        self.effects.push(Effect::Op(op));
+        self.next_request += 1;
+        let id = self.next_request;
+        self.origins.push_back((id, self.screen));
+        if self.origins.len() > 256 {
+            self.origins.pop_front();
+        }
+        self.effects.push(Effect::Op(op.tagged(id)));
+    }
+
+    /// The id of the last request sent.
+    #[cfg(test)]
+    pub(crate) fn last_request(&self) -> RequestId {
+        self.next_request
+    }
+
+    /// True while applying an answer to a request sent from the history browser.
+    fn answers_history(&self) -> bool {
+        self.answer_origin == Some(Screen::History)
     }
 
     pub(crate) fn flash(&mut self, text: impl Into<String>) {
@@ -182,8 +210,22 @@ impl App {
         redraw
     }
 
-    /// Applies one agent Event. Every variant is handled here.
+    /// Applies one agent Event; an answer to one of our requests is attributed to the screen
+    /// that sent it.
     pub fn apply_event(&mut self, ev: Event) {
+        let (request, ev) = ev.untag();
+        self.answer_origin = request.and_then(|id| {
+            self.origins
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, screen)| *screen)
+        });
+        self.apply(ev);
+        self.answer_origin = None;
+    }
+
+    /// Applies one (untagged) Event. Every variant is handled here.
+    fn apply(&mut self, ev: Event) {
         match ev {
             Event::SessionStarted { info } => {
                 self.conv.clear();
@@ -362,7 +404,7 @@ impl App {
             Event::SessionPreview { id, messages } => self.history.preview = Some((id, messages)),
             Event::Exported { id, path } => {
                 let text = format!("exported {id} to {path}");
-                if self.screen == Screen::History {
+                if self.answers_history() {
                     self.history.status = Some((NoticeLevel::Info, text.clone()));
                 }
                 self.notice(NoticeLevel::Info, text.clone());
@@ -390,19 +432,21 @@ impl App {
                 self.notice(NoticeLevel::Info, summary);
             }
             Event::Notice { level, text } => {
-                if self.screen == Screen::History {
+                if self.answers_history() {
                     self.history.status = Some((level, text.clone()));
                 }
                 self.notice(level, text);
             }
             Event::Error { message } => {
-                if self.screen == Screen::History {
+                if self.answers_history() {
                     self.history.status = Some((NoticeLevel::Error, message.clone()));
                 }
                 // The status line shows the failure (not an earlier success).
                 self.flash(message.lines().next().unwrap_or_default().to_string());
                 self.conv.push(ItemKind::Error, message);
             }
+            // Untagged by `apply_event`.
+            Event::Reply { body, .. } => self.apply(*body),
             Event::ShutdownComplete => {
                 self.agent_alive = false;
                 self.meter.activity = Activity::Idle;

@@ -158,10 +158,13 @@ fn actions_send_ops() {
         }]
     );
     // The export says where it went, in the browser.
-    app.apply_event(Event::Exported {
-        id: "s-001".into(),
-        path: "/home/u/llm-repl-s-001.json".into(),
-    });
+    reply(
+        &mut app,
+        Event::Exported {
+            id: "s-001".into(),
+            path: "/home/u/llm-repl-s-001.json".into(),
+        },
+    );
     let t = format!("{}", render(&app, 120, 30).backend());
     assert!(
         t.contains("exported s-001 to /home/u/llm-repl-s-001.json"),
@@ -280,12 +283,53 @@ fn a_notice_while_browsing_shows_in_the_browser() {
     let mut app = app();
     press(&mut app, ctrl('o'));
     ops(&mut app);
-    app.apply_event(Event::Notice {
-        level: llm_repl_protocol::NoticeLevel::Warn,
-        text: "session history is not available".into(),
-    });
+    reply(
+        &mut app,
+        Event::Notice {
+            level: llm_repl_protocol::NoticeLevel::Warn,
+            text: "session history is not available".into(),
+        },
+    );
     let t = format!("{}", render(&app, 120, 30).backend());
     assert!(t.contains("session history is not available"), "{t}");
+}
+
+/// Issue 12: errors are attributed by request id, not by which screen happens to show.
+#[test]
+fn errors_are_attributed_to_the_request_that_caused_them() {
+    let mut app = app();
+    // A chat command's failure arriving while the browser is open stays in the chat.
+    type_str(&mut app, "/export");
+    press(&mut app, key(KeyCode::Enter));
+    ops(&mut app);
+    let chat_request = app.last_request();
+    press(&mut app, ctrl('o'));
+    ops(&mut app);
+    app.apply_event(Event::Reply {
+        request: chat_request,
+        body: Box::new(Event::Error {
+            message: "export failed: out.md already exists".into(),
+        }),
+    });
+    // So does an error of a running turn (untagged).
+    app.apply_event(Event::Error {
+        message: "provider: connection refused".into(),
+    });
+    assert!(app.history.status.is_none(), "{:?}", app.history.status);
+    // The browser's own request's failure shows in the browser.
+    reply(
+        &mut app,
+        Event::Error {
+            message: "cannot list sessions: disk on fire".into(),
+        },
+    );
+    let status = app.history.status.clone().map(|s| s.1).unwrap_or_default();
+    assert!(status.contains("disk on fire"), "{status}");
+    let chat: Vec<String> = app.conv.items.iter().map(|i| i.text.clone()).collect();
+    assert!(
+        chat.iter().any(|t| t.contains("already exists")),
+        "{chat:?}"
+    );
 }
 
 #[test]

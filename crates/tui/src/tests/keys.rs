@@ -120,7 +120,7 @@ fn ctrl_c_interrupts_then_quits_within_two_seconds() {
         prompt: "x".into(),
     });
     press(&mut app, ctrl('c'));
-    assert_eq!(app.drain_effects(), vec![Effect::Op(Op::Interrupt)]);
+    assert_eq!(ops(&mut app), vec![Op::Interrupt]);
     app.now += Duration::from_millis(1900);
     press(&mut app, ctrl('c'));
     assert_eq!(app.drain_effects(), vec![Effect::Quit]);
