@@ -306,9 +306,8 @@ async fn agent(mut ops: UnboundedReceiver<Op>, tx: UnboundedSender<Event>) {
                 });
             }
             Op::Stats { days } => {
-                let text = format!(
-                    "Usage, last {days} days: 3 calls\n\nBy day\n2026-11-26  12.3k    ?"
-                );
+                let text =
+                    format!("Usage, last {days} days: 3 calls\n\nBy day\n2026-11-26  12.3k    ?");
                 let _ = tx.send(Event::UsageReport {
                     days,
                     period: format!("last {days} days"),

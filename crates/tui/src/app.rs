@@ -13,7 +13,7 @@ use llm_repl_protocol::{
     ToolRun, ToolStatus,
 };
 
-use crate::keys::Keymap;
+use crate::keys::{Action, Context, Keymap};
 use crate::options::TuiOptions;
 use crate::overlays::Overlay;
 use crate::panes::conversation::{Conversation, ItemKind};
@@ -141,6 +141,15 @@ impl App {
             options,
         };
         app.startup_warnings = theme_warning.into_iter().chain(key_warnings).collect();
+        // The prompt's hint names the keys as bound now.
+        let k = |ctx, a| app.keymap.key(ctx, a);
+        let hint = format!(
+            "Ask anything · {} sends · {} newline · / commands · {} help",
+            k(Context::Input, Action::Submit),
+            k(Context::Input, Action::Newline),
+            k(Context::Global, Action::Help),
+        );
+        app.input.textarea.set_placeholder_text(hint);
         app
     }
 

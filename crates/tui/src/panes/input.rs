@@ -242,6 +242,7 @@ impl InputPane {
         block: Block<'_>,
         theme: &Theme,
         focused: bool,
+        search_footer: &str,
     ) {
         if let Some(s) = &self.search {
             let found = s
@@ -254,10 +255,7 @@ impl InputPane {
                 Span::styled("  → ", theme.dim),
                 Span::styled(found, theme.text),
             ]);
-            let block = block.title_bottom(Line::styled(
-                " Enter take · Ctrl+R older · Esc cancel ",
-                theme.dim,
-            ));
+            let block = block.title_bottom(Line::styled(search_footer.to_string(), theme.dim));
             f.render_widget(Paragraph::new(line).block(block), area);
             return;
         }

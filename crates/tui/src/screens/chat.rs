@@ -210,6 +210,14 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         input_block,
         &app.theme,
         app.focus == Focus::Input && app.overlay.is_none(),
+        &app.keymap.footer(
+            Context::Search,
+            &[
+                (&[Action::Accept], "take"),
+                (&[Action::SearchOlder], "older"),
+                (&[Action::Close], "cancel"),
+            ],
+        ),
     );
     meter_view(app).draw(f, l.meter, &app.theme);
 
