@@ -5,8 +5,14 @@ use anyhow::Context;
 use crate::settings::{DEFAULT_CONFIG, Settings};
 use crate::{Global, paths};
 
-pub fn path(global: &Global) {
+/// `config path`: only the config file's path, so `$(llm-repl config path)` works; `--all`
+/// prints the labelled list of the config, data and log locations.
+pub fn path(global: &Global, all: bool) {
     let config = global.config.clone().unwrap_or_else(paths::config_file);
+    if !all {
+        println!("{}", config.display());
+        return;
+    }
     let exists = if config.exists() {
         ""
     } else {

@@ -128,8 +128,12 @@ impl Approval {
 
 #[derive(Debug, Subcommand)]
 enum ConfigAction {
-    /// Print where the config file, data and logs live.
-    Path,
+    /// Print the config file's path (`--all`: where the config, data and logs live).
+    Path {
+        /// Print the labelled list of the config, data and log locations.
+        #[arg(long)]
+        all: bool,
+    },
     /// Print the effective configuration (file plus environment), keys never shown.
     Show,
     /// Write the commented default configuration (refuses to overwrite without --force).
@@ -154,7 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Config { action }) => {
             match action {
-                ConfigAction::Path => config_cmd::path(&cli.global),
+                ConfigAction::Path { all } => config_cmd::path(&cli.global, all),
                 ConfigAction::Show => config_cmd::show(&cli.global)?,
                 ConfigAction::Init { force } => config_cmd::init(&cli.global, force)?,
             }

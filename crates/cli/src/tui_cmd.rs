@@ -57,9 +57,13 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 models: Vec::new(),
             },
         };
-        llm_repl_tui::run(options, handle.ops, handle.events)
+        let exit = llm_repl_tui::run(options, handle.ops, handle.events)
             .await
             .context("the terminal interface failed")?;
+        // The terminal is back: say how to come back to this conversation.
+        if let Some(id) = exit.session_id.filter(|_| !settings.no_store) {
+            println!("to resume this session: llm-repl --resume {id}");
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

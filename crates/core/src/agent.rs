@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use llm_repl_protocol::{
-    ApprovalDecision, CallId, Event, FinishReason, Message, NoticeLevel, Op, SessionId,
-    SessionInfo, TurnId,
+    ApprovalDecision, BudgetScope, CallId, Event, FinishReason, Message, NoticeLevel, Op,
+    RequestId, SessionId, SessionInfo, TurnId,
 };
 use llm_repl_store::Store;
 use tokio::sync::{mpsc, oneshot};
@@ -26,6 +26,7 @@ use crate::persist::Recorder;
 use crate::pricing::PriceTable;
 use crate::pricing::meter::{Meter, Tally};
 use crate::provider::Provider;
+use crate::selection::{Selected, Selection};
 use crate::tool::ToolRegistry;
 use crate::turn::{self, TurnInput, TurnOutput};
 
@@ -81,6 +82,10 @@ pub struct Agent {
     next_turn: TurnId,
     approvals: Arc<Approvals>,
     pub(crate) recorder: Recorder,
+    /// The provider and model of the next model call, shared with the running turn.
+    selection: Selection,
+    /// The request being answered: what `emit` sends meanwhile is wrapped in `Event::Reply`.
+    answering: Option<RequestId>,
 }
 
 struct Running {
@@ -106,6 +111,11 @@ impl Agent {
             });
         let side = deps.side_events.take();
         let meter = Meter::new(Tally::default(), recorder.today_tally());
+        let selection = Selection::new(Selected {
+            provider: deps.provider.clone(),
+            model: info.model.clone(),
+            context_window: info.context_window,
+        });
         let agent = Agent {
             deps,
             events: events_tx,
@@ -116,6 +126,8 @@ impl Agent {
             next_turn: 1,
             approvals: Arc::default(),
             recorder,
+            selection,
+            answering: None,
         };
         let task = tokio::spawn(agent.run(ops_rx, side));
         AgentHandle {
@@ -126,6 +138,13 @@ impl Agent {
     }
 
     pub(crate) fn emit(&self, event: Event) {
+        let event = match self.answering {
+            Some(request) => Event::Reply {
+                request,
+                body: Box::new(event),
+            },
+            None => event,
+        };
         let _ = self.events.send(event);
     }
 
@@ -159,6 +178,7 @@ impl Agent {
             tokio::select! {
                 op = ops.recv() => {
                     let Some(op) = op else { break };
+                    let (request, op) = op.untag();
                     if matches!(op, Op::Shutdown) {
                         if let Some(run) = running.take() {
                             run.cancel.cancel();
@@ -169,7 +189,10 @@ impl Agent {
                         }
                         break;
                     }
+                    // Everything said while handling the Op answers it.
+                    self.answering = request;
                     self.handle_op(op, &mut running, &done_tx);
+                    self.answering = None;
                 }
                 Some(out) = done_rx.recv() => {
                     running = None;
@@ -222,43 +245,38 @@ impl Agent {
                     self.open_session(&id);
                 }
             }
-            Op::SetModel { model } => {
-                self.info.model = model.clone();
-                self.deps.config.model = model;
-                self.info.context_window = self.context_window();
-                self.emit(Event::SessionStarted {
-                    info: self.info.clone(),
-                });
-            }
-            Op::SetProvider { provider } => {
-                if !self.refuse_when_busy(busy) {
-                    self.set_provider(&provider);
-                }
-            }
-            Op::SetBudget { scope, limit_usd } => self.set_budget(&scope, limit_usd),
+            // Neither starts a new session nor waits for the turn: the switch applies from the
+            // next model call (see selection.rs).
+            Op::SetModel { model } => self.set_model(&model),
+            Op::SetProvider { provider } => self.set_provider(&provider),
+            Op::SetBudget { scope, limit_usd } => self.set_budget(scope, limit_usd),
             Op::ListSessions { offset, limit } => self.list_sessions(offset, limit),
             Op::PreviewSession { id } => self.preview_session(&id),
             Op::Search { query, limit } => self.search(&query, limit),
             Op::RenameSession { id, title } => self.rename_session(&id, &title),
-            Op::DeleteSession { id } => self.delete_session(&id),
+            Op::DeleteSession { id } => self.delete_session(&id, busy),
             Op::Export { id, format, path } => self.export(id, format, path),
             Op::Stats { days } => self.stats(days),
             Op::SetApprovals { policy } => {
-                if matches!(policy.as_str(), "never" | "on-risk" | "always") {
-                    self.notice(
-                        NoticeLevel::Info,
-                        format!("approvals: {policy} (from the next tool call on)"),
-                    );
-                    self.deps.config.tools.approval = policy;
-                } else {
-                    self.emit(Event::Error {
-                        message: format!(
-                            "unknown approval policy {policy:?}: use never, on-risk or always"
-                        ),
-                    });
-                }
+                self.notice(
+                    NoticeLevel::Info,
+                    format!(
+                        "approvals: {} (from the next tool call on)",
+                        policy.as_str()
+                    ),
+                );
+                self.deps.config.tools.approval = policy.as_str().to_string();
             }
-            Op::Shutdown => {}
+            Op::ShowApprovals => self.notice(
+                NoticeLevel::Info,
+                format!(
+                    "approvals: {} (/approvals never|on-risk|always changes it)",
+                    self.deps.config.tools.approval
+                ),
+            ),
+            Op::ShowBudget => self.show_budget(),
+            // Untagged by the loop before it gets here.
+            Op::Shutdown | Op::Request { .. } => {}
         }
     }
 
@@ -303,6 +321,35 @@ impl Agent {
         );
     }
 
+    fn set_model(&mut self, model: &str) {
+        let model = model.trim();
+        if model.is_empty() {
+            self.emit(Event::Error {
+                message: "no model named: /model NAME".into(),
+            });
+            return;
+        }
+        let from = (self.info.provider.clone(), self.info.model.clone());
+        self.deps.config.model = model.to_string();
+        self.info.model = model.to_string();
+        self.info.context_window = self.context_window();
+        self.announce_switch(from);
+    }
+
+    /// Shares the new choice with a running turn and tells the frontend.
+    fn announce_switch(&mut self, (from_provider, from_model): (String, String)) {
+        self.selection.set(Selected {
+            provider: self.deps.provider.clone(),
+            model: self.info.model.clone(),
+            context_window: self.info.context_window,
+        });
+        self.emit(Event::ModelSwitched {
+            info: self.info.clone(),
+            from_provider,
+            from_model,
+        });
+    }
+
     fn set_provider(&mut self, name: &str) {
         let Some(factory) = &self.deps.provider_factory else {
             self.notice(
@@ -313,35 +360,49 @@ impl Agent {
         };
         match factory(name) {
             Ok(provider) => {
+                let from = (self.info.provider.clone(), self.info.model.clone());
                 self.deps.config.model.clear();
                 self.info = session_info(&self.deps, provider.as_ref(), Some(&self.info));
                 self.deps.provider = provider;
                 self.info.context_window = self.context_window();
-                self.emit(Event::SessionStarted {
-                    info: self.info.clone(),
-                });
+                self.announce_switch(from);
             }
             Err(message) => self.emit(Event::Error { message }),
         }
     }
 
-    fn set_budget(&mut self, scope: &str, limit_usd: f64) {
-        let parsed: Result<Scope, String> = scope.parse();
-        let result = parsed.and_then(|s| {
-            let limit = (limit_usd > 0.0).then_some(limit_usd);
-            self.budgets.set_limit(s, limit).map(|()| s)
-        });
-        match result {
-            Ok(s) if limit_usd > 0.0 => self.notice(
+    fn set_budget(&mut self, scope: BudgetScope, limit_usd: f64) {
+        let s = budget_scope(scope);
+        let limit = (limit_usd > 0.0).then_some(limit_usd);
+        match self.budgets.set_limit(s, limit) {
+            Ok(()) if limit_usd > 0.0 => self.notice(
                 NoticeLevel::Info,
                 format!("budget: {} limit set to ${limit_usd:.2}", s.key()),
             ),
-            Ok(s) => self.notice(
+            Ok(()) => self.notice(
                 NoticeLevel::Info,
                 format!("budget: {} limit removed", s.key()),
             ),
             Err(e) => self.emit(Event::Error { message: e }),
         }
+    }
+
+    /// `/budget` without arguments: each limit (or "none"), in one line.
+    fn show_budget(&self) {
+        let parts: Vec<String> = Scope::ALL
+            .iter()
+            .map(|s| match self.budgets.limit(*s) {
+                Some(l) => format!("{} ${l:.2}", s.key()),
+                None => format!("{} none", s.key()),
+            })
+            .collect();
+        self.notice(
+            NoticeLevel::Info,
+            format!(
+                "budget limits: {} (/budget session|day|month USD sets one, 0 removes it)",
+                parts.join(", ")
+            ),
+        );
     }
 
     fn context_window(&self) -> Option<u64> {
@@ -381,6 +442,7 @@ impl Agent {
             workdir: self.deps.workdir.clone(),
             session_id: self.info.id.clone(),
             context_window: self.info.context_window,
+            selection: self.selection.clone(),
             prices: self.deps.prices.clone(),
             meter,
             budgets: self.budgets.clone(),
@@ -465,6 +527,14 @@ impl Agent {
         } else {
             custom.to_string()
         }
+    }
+}
+
+fn budget_scope(scope: BudgetScope) -> Scope {
+    match scope {
+        BudgetScope::Session => Scope::Session,
+        BudgetScope::Day => Scope::Day,
+        BudgetScope::Month => Scope::Month,
     }
 }
 

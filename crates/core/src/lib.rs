@@ -14,6 +14,7 @@ pub mod ids;
 pub mod persist;
 pub mod pricing;
 pub mod provider;
+mod selection;
 mod session_ops;
 mod titles;
 pub mod tool;

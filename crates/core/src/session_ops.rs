@@ -140,13 +140,36 @@ impl Agent {
         }
     }
 
-    pub(crate) fn delete_session(&mut self, id: &str) {
+    /// Deletes a stored session. Deleting the open one starts a new, empty session (so the
+    /// next message cannot bring the deleted one back); while a turn runs on it, it is refused.
+    pub(crate) fn delete_session(&mut self, id: &str, busy: bool) {
+        let open = id == self.info.id;
+        if open && busy {
+            self.emit(Event::Error {
+                message: format!(
+                    "cannot delete {id}: it is the open session and a turn is running; \
+                     interrupt it first (Esc)"
+                ),
+            });
+            return;
+        }
         let Some(store) = self.store_or_say() else {
             return;
         };
         match store.delete_session(id) {
             Ok(()) => {
-                self.notice(NoticeLevel::Info, format!("deleted session {id}"));
+                if open {
+                    self.reset_session(None);
+                    self.emit(Event::SessionStarted {
+                        info: self.info.clone(),
+                    });
+                    self.notice(
+                        NoticeLevel::Info,
+                        format!("deleted session {id}, the open one: a new session started"),
+                    );
+                } else {
+                    self.notice(NoticeLevel::Info, format!("deleted session {id}"));
+                }
                 self.list_sessions(0, 50);
             }
             Err(e) => self.emit(Event::Error {
@@ -175,17 +198,50 @@ impl Agent {
                 return;
             }
         };
-        let path = path.filter(|p| !p.trim().is_empty()).map_or_else(
-            || self.deps.workdir.join(format!("llm-repl-{id}.{ext}")),
-            PathBuf::from,
-        );
-        match std::fs::write(&path, text) {
+        // A relative path is the workdir's, and every export says where it went in full.
+        let given = path.filter(|p| !p.trim().is_empty()).map(PathBuf::from);
+        let explicit = given.is_some();
+        let first = given.unwrap_or_else(|| PathBuf::from(format!("llm-repl-{id}.{ext}")));
+        let first = self.deps.workdir.join(first);
+        let first = std::path::absolute(&first).unwrap_or(first);
+        // Never overwrite: an explicit path that exists is refused; the default name gets a
+        // counter ("llm-repl-ID-2.md").
+        let mut n = 1;
+        let mut path = first.clone();
+        let file = loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(f) => break Ok(f),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists && !explicit && n < 1000 =>
+                {
+                    n += 1;
+                    path = first.with_file_name(format!("llm-repl-{id}-{n}.{ext}"));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    break Err(format!(
+                        "{} already exists: not overwritten (give another path, or delete it first)",
+                        path.display()
+                    ));
+                }
+                Err(e) => break Err(format!("cannot write {}: {e}", path.display())),
+            }
+        };
+        let written = file.and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        });
+        match written {
             Ok(()) => self.emit(Event::Exported {
                 id,
                 path: path.display().to_string(),
             }),
-            Err(e) => self.emit(Event::Error {
-                message: format!("cannot write {}: {e}", path.display()),
+            Err(message) => self.emit(Event::Error {
+                message: format!("export failed: {message}"),
             }),
         }
     }
@@ -211,6 +267,11 @@ impl Agent {
             format!("last {days} days")
         };
         let text = render_report(&rows, &self.deps.prices, &period, 72);
-        self.notice(NoticeLevel::Info, text);
+        self.emit(Event::UsageReport {
+            days,
+            summary: text.lines().next().unwrap_or_default().to_string(),
+            period,
+            text,
+        });
     }
 }

@@ -24,6 +24,7 @@ use crate::persist::Recorder;
 use crate::pricing::PriceTable;
 use crate::pricing::meter::Meter;
 use crate::provider::{ChatRequest, Provider, ProviderError};
+use crate::selection::Selection;
 use crate::tool::ToolRegistry;
 use crate::tools_run::{self, CallContext};
 
@@ -44,6 +45,9 @@ pub(crate) struct TurnInput {
     pub workdir: std::path::PathBuf,
     pub session_id: String,
     pub context_window: Option<u64>,
+    /// The current provider and model: read before each model call, so `/model` during a
+    /// turn applies from the next call.
+    pub selection: Selection,
     pub prices: Arc<PriceTable>,
     pub meter: Meter,
     pub budgets: Budgets,
@@ -276,6 +280,10 @@ impl Turn {
     }
 
     async fn call_model(&mut self, step: u32) -> StepEnd {
+        let current = self.input.selection.get();
+        self.input.provider = current.provider;
+        self.input.model = current.model;
+        self.input.context_window = current.context_window;
         let request = self.request();
         if !self.budget_allows(&request) {
             return StepEnd::Refused;

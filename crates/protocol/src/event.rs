@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CallId, CostReport, Message, Role, SessionId, ToolCall, ToolResult, Usage};
+use crate::{CallId, CostReport, Message, RequestId, Role, SessionId, ToolCall, ToolResult, Usage};
 
 /// Turns are numbered from 1 within an agent's lifetime.
 pub type TurnId = u64;
@@ -127,6 +127,16 @@ pub struct SearchHit {
     pub score: f32,
 }
 
+impl Event {
+    /// The event itself and the request it answers, if it is a reply.
+    pub fn untag(self) -> (Option<RequestId>, Event) {
+        match self {
+            Event::Reply { request, body } => (Some(request), body.untag().1),
+            ev => (None, ev),
+        }
+    }
+}
+
 /// Severity of a notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,6 +159,14 @@ pub enum Event {
         info: SessionInfo,
         messages: Vec<Message>,
         tool_runs: Vec<ToolRun>,
+    },
+    /// The model or provider of the current session changed (`Op::SetModel`,
+    /// `Op::SetProvider`). The session and its conversation go on unchanged; the new choice
+    /// applies from the next model call, also inside a running turn.
+    ModelSwitched {
+        info: SessionInfo,
+        from_provider: String,
+        from_model: String,
     },
     TurnStarted {
         turn: TurnId,
@@ -229,6 +247,15 @@ pub enum Event {
         id: SessionId,
         path: String,
     },
+    /// The usage report answering `Op::Stats`: its own event, so no frontend has to recognise
+    /// it among notices. `summary` is its first line, `text` the whole report as rendered.
+    UsageReport {
+        days: u32,
+        /// "today", "last 30 days".
+        period: String,
+        summary: String,
+        text: String,
+    },
     /// A provider's circuit breaker opened (`healthy: false`: calls skip it for a while) or
     /// closed again. Frontends show unhealthy providers in the meter.
     ProviderHealth {
@@ -247,4 +274,9 @@ pub enum Event {
     },
     /// The agent task stopped (after `Op::Shutdown` or a fatal error).
     ShutdownComplete,
+    /// `body` answers the frontend's `Op::Request` with this id.
+    Reply {
+        request: RequestId,
+        body: Box<Event>,
+    },
 }

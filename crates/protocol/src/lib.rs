@@ -17,7 +17,7 @@ pub use event::{
     SessionInfo, SessionSummary, ToolRun, ToolStatus, TurnId,
 };
 pub use message::{Message, Role, ToolCall, ToolResult};
-pub use op::{ApprovalDecision, ExportFormat, Op};
+pub use op::{ApprovalDecision, ApprovalPolicy, BudgetScope, ExportFormat, Op, RequestId};
 pub use usage::{CostReport, Usage};
 
 /// A session's identifier: a sortable, printable string (time-ordered, then random).

@@ -24,6 +24,64 @@ pub enum ExportFormat {
     Json,
 }
 
+/// When tool calls need the user's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalPolicy {
+    /// Never ask (the sandbox is the only wall).
+    Never,
+    /// Ask for calls the risk analysis flags.
+    OnRisk,
+    /// Ask before every call.
+    Always,
+}
+
+impl ApprovalPolicy {
+    pub const ALL: [ApprovalPolicy; 3] = [
+        ApprovalPolicy::Never,
+        ApprovalPolicy::OnRisk,
+        ApprovalPolicy::Always,
+    ];
+
+    /// The name used in the config and on the wire (`never`, `on-risk`, `always`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalPolicy::Never => "never",
+            ApprovalPolicy::OnRisk => "on-risk",
+            ApprovalPolicy::Always => "always",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApprovalPolicy> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// Which spending limit a budget Op is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetScope {
+    Session,
+    Day,
+    Month,
+}
+
+impl BudgetScope {
+    pub const ALL: [BudgetScope; 3] = [BudgetScope::Session, BudgetScope::Day, BudgetScope::Month];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetScope::Session => "session",
+            BudgetScope::Day => "day",
+            BudgetScope::Month => "month",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BudgetScope> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
 /// One request from a frontend to the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -80,19 +138,51 @@ pub enum Op {
     SetProvider {
         provider: String,
     },
-    /// Raise or set a budget limit in dollars (scope: "session", "day" or "month").
+    /// Raise or set a budget limit in dollars; 0 removes it.
     SetBudget {
-        scope: String,
+        scope: BudgetScope,
         limit_usd: f64,
     },
-    /// Change when tool calls need approval: `never`, `on-risk` or `always`.
+    /// Change when tool calls need approval.
     SetApprovals {
-        policy: String,
+        policy: ApprovalPolicy,
     },
+    /// Say what the budgets are and what was spent against them (a Notice answers).
+    ShowBudget,
+    /// Say which approval policy is in force (a Notice answers).
+    ShowApprovals,
     /// Ask for usage analytics over the last `days` days.
     Stats {
         days: u32,
     },
     /// Finish what is durable and stop the agent task.
     Shutdown,
+    /// `body`, tagged by the frontend: every Event that answers it (an error, a notice, a list)
+    /// comes back wrapped in [`crate::Event::Reply`] with the same id, so the frontend knows
+    /// what caused it. Events of a turn that `body` starts are not answers and come untagged.
+    Request {
+        id: RequestId,
+        body: Box<Op>,
+    },
+}
+
+/// A frontend's number for one of its requests (unique per frontend and run).
+pub type RequestId = u64;
+
+impl Op {
+    /// Tags `self` with a request id.
+    pub fn tagged(self, id: RequestId) -> Op {
+        Op::Request {
+            id,
+            body: Box::new(self),
+        }
+    }
+
+    /// The innermost Op and the id it was tagged with (the outermost tag wins).
+    pub fn untag(self) -> (Option<RequestId>, Op) {
+        match self {
+            Op::Request { id, body } => (Some(id), body.untag().1),
+            op => (None, op),
+        }
+    }
 }

@@ -56,19 +56,67 @@ fn ops_round_trip() {
             provider: "groq".into(),
         },
         Op::SetBudget {
-            scope: "day".into(),
+            scope: BudgetScope::Day,
             limit_usd: 2.5,
         },
         Op::Stats { days: 30 },
         Op::PreviewSession { id: "s1".into() },
         Op::SetApprovals {
-            policy: "always".into(),
+            policy: ApprovalPolicy::OnRisk,
         },
+        Op::ShowBudget,
+        Op::ShowApprovals,
         Op::Shutdown,
+        Op::Search {
+            query: "q".into(),
+            limit: 5,
+        }
+        .tagged(7),
     ];
     for op in ops {
         assert_eq!(round(&op), op);
     }
+}
+
+#[test]
+fn requests_and_replies_untag() {
+    let op = Op::Interrupt.tagged(3).tagged(4);
+    assert_eq!(op.untag(), (Some(4), Op::Interrupt));
+    assert_eq!(Op::Interrupt.untag(), (None, Op::Interrupt));
+    let json = serde_json::to_value(Op::NewSession.tagged(9)).unwrap();
+    assert_eq!(json["op"], "request");
+    assert_eq!(json["id"], 9);
+    assert_eq!(json["body"]["op"], "new_session");
+    let ev = Event::Reply {
+        request: 9,
+        body: Box::new(Event::ShutdownComplete),
+    };
+    assert_eq!(ev.untag(), (Some(9), Event::ShutdownComplete));
+}
+
+/// The enums keep the wire names the strings had, so existing clients and configs still match.
+#[test]
+fn policy_and_scope_wire_names() {
+    let json = serde_json::to_value(Op::SetApprovals {
+        policy: ApprovalPolicy::OnRisk,
+    })
+    .unwrap();
+    assert_eq!(json["policy"], "on-risk");
+    let json = serde_json::to_value(Op::SetBudget {
+        scope: BudgetScope::Month,
+        limit_usd: 1.0,
+    })
+    .unwrap();
+    assert_eq!(json["scope"], "month");
+    for p in ApprovalPolicy::ALL {
+        assert_eq!(ApprovalPolicy::parse(p.as_str()), Some(p));
+    }
+    for s in BudgetScope::ALL {
+        assert_eq!(BudgetScope::parse(s.as_str()), Some(s));
+    }
+    assert_eq!(ApprovalPolicy::parse("sometimes"), None);
+    let bad: Result<Op, _> = serde_json::from_str(r#"{"op":"set_approvals","policy":"sometimes"}"#);
+    assert!(bad.is_err(), "an unknown policy is refused at the boundary");
 }
 
 #[test]
@@ -102,6 +150,11 @@ fn events_round_trip() {
     };
     let events = vec![
         Event::SessionStarted { info: info.clone() },
+        Event::ModelSwitched {
+            info: info.clone(),
+            from_provider: "openai".into(),
+            from_model: "gpt-4o".into(),
+        },
         Event::SessionLoaded {
             info,
             messages: vec![
@@ -203,6 +256,12 @@ fn events_round_trip() {
                 score: 1.5,
             }],
         },
+        Event::UsageReport {
+            days: 7,
+            period: "last 7 days".into(),
+            summary: "Usage, last 7 days: 5 calls".into(),
+            text: "Usage, last 7 days: 5 calls\n\nBy day\n".into(),
+        },
         Event::Exported {
             id: "s".into(),
             path: "/tmp/s.md".into(),
@@ -224,6 +283,12 @@ fn events_round_trip() {
             messages: vec![Message::user("q")],
         },
         Event::ShutdownComplete,
+        Event::Reply {
+            request: 7,
+            body: Box::new(Event::Error {
+                message: "search failed".into(),
+            }),
+        },
     ];
     for event in events {
         assert_eq!(round(&event), event);

@@ -237,7 +237,8 @@ async fn agent(mut ops: UnboundedReceiver<Op>, tx: UnboundedSender<Event>) {
     let mut cancel = Arc::new(AtomicBool::new(false));
     let (mut approve_tx, _) = unbounded_channel();
     while let Some(op) = ops.recv().await {
-        match op {
+        // The TUI tags every Op with a request id; this demo answers untagged.
+        match op.untag().1 {
             Op::Submit { text } => {
                 n += 1;
                 cancel = Arc::new(AtomicBool::new(false));
@@ -305,11 +306,13 @@ async fn agent(mut ops: UnboundedReceiver<Op>, tx: UnboundedSender<Event>) {
                 });
             }
             Op::Stats { days } => {
-                let _ = tx.send(Event::Notice {
-                    level: NoticeLevel::Info,
-                    text: format!(
-                        "usage over {days} days\nday         tokens   cost\n2026-11-26  12.3k    ?"
-                    ),
+                let text =
+                    format!("Usage, last {days} days: 3 calls\n\nBy day\n2026-11-26  12.3k    ?");
+                let _ = tx.send(Event::UsageReport {
+                    days,
+                    period: format!("last {days} days"),
+                    summary: text.lines().next().unwrap_or_default().to_string(),
+                    text,
                 });
             }
             Op::Shutdown => {
@@ -338,5 +341,5 @@ async fn main() -> std::io::Result<()> {
         slash: SlashInfo { providers: vec!["mock".into(), "openai".into()], models: vec!["gpt-4o-mini".into(), "gpt-4o".into()] },
         ..TuiOptions::default()
     };
-    run(options, op_tx, ev_rx).await
+    run(options, op_tx, ev_rx).await.map(|_| ())
 }

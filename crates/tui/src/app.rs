@@ -9,11 +9,11 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use llm_repl_protocol::{
-    ApprovalRequest, Event, FinishReason, Message, NoticeLevel, Op, Role, SessionInfo, ToolRun,
-    ToolStatus,
+    ApprovalRequest, Event, FinishReason, Message, NoticeLevel, Op, RequestId, Role, SessionInfo,
+    ToolRun, ToolStatus,
 };
 
-use crate::keys::Keymap;
+use crate::keys::{Action, Context, Keymap};
 use crate::options::TuiOptions;
 use crate::overlays::Overlay;
 use crate::panes::conversation::{Conversation, ItemKind};
@@ -73,6 +73,16 @@ pub struct App {
     pub trace_pct: u16,
     pub overlay: Option<Overlay>,
     pub approvals: VecDeque<ApprovalRequest>,
+    /// A prompt sent while a turn ran: it goes out when the turn ends (Esc takes it back).
+    pub queued: Option<String>,
+    /// The current session has had a prompt (so it is stored and can be resumed).
+    pub session_has_prompt: bool,
+    /// The id of the last request sent (every Op goes out tagged, see `send`).
+    next_request: RequestId,
+    /// Which screen each recent request was sent from, to attribute its answers.
+    origins: VecDeque<(RequestId, Screen)>,
+    /// While an answer is applied: the screen its request came from.
+    answer_origin: Option<Screen>,
     /// Selected row of the slash-command popup.
     pub palette_sel: usize,
     pub history: HistoryScreen,
@@ -110,6 +120,11 @@ impl App {
             trace_pct: 40,
             overlay: None,
             approvals: VecDeque::new(),
+            queued: None,
+            session_has_prompt: false,
+            next_request: 0,
+            origins: VecDeque::new(),
+            answer_origin: None,
             palette_sel: 0,
             history: HistoryScreen::default(),
             stats: StatsScreen::default(),
@@ -126,6 +141,15 @@ impl App {
             options,
         };
         app.startup_warnings = theme_warning.into_iter().chain(key_warnings).collect();
+        // The prompt's hint names the keys as bound now.
+        let k = |ctx, a| app.keymap.key(ctx, a);
+        let hint = format!(
+            "Ask anything · {} sends · {} newline · / commands · {} help",
+            k(Context::Input, Action::Submit),
+            k(Context::Input, Action::Newline),
+            k(Context::Global, Action::Help),
+        );
+        app.input.textarea.set_placeholder_text(hint);
         app
     }
 
@@ -138,8 +162,27 @@ impl App {
         self.effects.push(e);
     }
 
+    /// Queues `op`, tagged with a fresh request id and remembered with the screen it was sent
+    /// from: the agent's answers carry the id back, so an error shows where it was caused.
     pub(crate) fn send(&mut self, op: Op) {
-        self.effects.push(Effect::Op(op));
+        self.next_request += 1;
+        let id = self.next_request;
+        self.origins.push_back((id, self.screen));
+        if self.origins.len() > 256 {
+            self.origins.pop_front();
+        }
+        self.effects.push(Effect::Op(op.tagged(id)));
+    }
+
+    /// The id of the last request sent.
+    #[cfg(test)]
+    pub(crate) fn last_request(&self) -> RequestId {
+        self.next_request
+    }
+
+    /// True while applying an answer to a request sent from the history browser.
+    fn answers_history(&self) -> bool {
+        self.answer_origin == Some(Screen::History)
     }
 
     pub(crate) fn flash(&mut self, text: impl Into<String>) {
@@ -176,8 +219,22 @@ impl App {
         redraw
     }
 
-    /// Applies one agent Event. Every variant is handled here.
+    /// Applies one agent Event; an answer to one of our requests is attributed to the screen
+    /// that sent it.
     pub fn apply_event(&mut self, ev: Event) {
+        let (request, ev) = ev.untag();
+        self.answer_origin = request.and_then(|id| {
+            self.origins
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, screen)| *screen)
+        });
+        self.apply(ev);
+        self.answer_origin = None;
+    }
+
+    /// Applies one (untagged) Event. Every variant is handled here.
+    fn apply(&mut self, ev: Event) {
         match ev {
             Event::SessionStarted { info } => {
                 self.conv.clear();
@@ -185,13 +242,20 @@ impl App {
                 self.meter.reset();
                 self.approvals.clear();
                 self.session = Some(info);
+                self.session_has_prompt = false;
             }
             Event::SessionLoaded {
                 info,
                 messages,
                 tool_runs,
             } => self.load_session(info, messages, tool_runs),
+            Event::ModelSwitched {
+                info,
+                from_provider,
+                from_model,
+            } => self.model_switched(info, &from_provider, &from_model),
             Event::TurnStarted { prompt, .. } => {
+                self.session_has_prompt = true;
                 // A previous answer left open (its turn never reported an end) is closed.
                 self.conv.finish_answer(None);
                 self.conv.push(ItemKind::User, prompt);
@@ -336,6 +400,7 @@ impl App {
                 if let Some((level, text)) = note {
                     self.notice(level, text);
                 }
+                self.send_queued();
             }
             Event::SessionList { sessions, total } => {
                 self.history.set_sessions(sessions, total);
@@ -346,9 +411,13 @@ impl App {
                 history::sync_preview(self);
             }
             Event::SessionPreview { id, messages } => self.history.preview = Some((id, messages)),
-            Event::Exported { path, .. } => {
-                self.notice(NoticeLevel::Info, format!("exported to {path}"));
-                self.flash(format!("exported to {path}"));
+            Event::Exported { id, path } => {
+                let text = format!("exported {id} to {path}");
+                if self.answers_history() {
+                    self.history.status = Some((NoticeLevel::Info, text.clone()));
+                }
+                self.notice(NoticeLevel::Info, text.clone());
+                self.flash(text);
             }
             Event::ProviderHealth {
                 provider,
@@ -366,24 +435,27 @@ impl App {
                 };
                 self.notice(level, format!("{provider}: {detail}"));
             }
-            Event::Notice { level, text } if stats::is_report(&text) => {
+            Event::UsageReport { summary, text, .. } => {
                 // The whole report on its own screen; its summary line stays in the chat.
-                let summary = text.lines().next().unwrap_or_default().to_string();
                 stats::show(self, &text);
-                self.notice(level, summary);
+                self.notice(NoticeLevel::Info, summary);
             }
             Event::Notice { level, text } => {
-                if self.screen == Screen::History {
+                if self.answers_history() {
                     self.history.status = Some((level, text.clone()));
                 }
                 self.notice(level, text);
             }
             Event::Error { message } => {
-                if self.screen == Screen::History {
+                if self.answers_history() {
                     self.history.status = Some((NoticeLevel::Error, message.clone()));
                 }
+                // The status line shows the failure (not an earlier success).
+                self.flash(message.lines().next().unwrap_or_default().to_string());
                 self.conv.push(ItemKind::Error, message);
             }
+            // Untagged by `apply_event`.
+            Event::Reply { body, .. } => self.apply(*body),
             Event::ShutdownComplete => {
                 self.agent_alive = false;
                 self.meter.activity = Activity::Idle;
@@ -397,6 +469,29 @@ impl App {
         }
     }
 
+    /// The session goes on with another model: everything on screen stays, the status bar
+    /// names the new model at once, and one line says what changed.
+    fn model_switched(&mut self, info: SessionInfo, from_provider: &str, from_model: &str) {
+        let text = if from_provider != info.provider {
+            format!(
+                "provider: {from_provider}/{from_model} -> {}/{} (from the next call)",
+                info.provider, info.model
+            )
+        } else if from_model == info.model {
+            format!("model: {} (unchanged)", info.model)
+        } else {
+            format!("model: {from_model} -> {} (from the next call)", info.model)
+        };
+        // The last call's model (from Usage) no longer names what comes next.
+        self.meter.model = None;
+        if let Some((tokens, _)) = self.meter.context {
+            self.meter.context = Some((tokens, info.context_window));
+        }
+        self.session = Some(info);
+        self.notice(NoticeLevel::Info, text.clone());
+        self.flash(text);
+    }
+
     /// Rebuilds the conversation and the trace from a stored session.
     fn load_session(&mut self, info: SessionInfo, messages: Vec<Message>, tool_runs: Vec<ToolRun>) {
         self.conv.clear();
@@ -404,6 +499,7 @@ impl App {
         self.meter.reset();
         self.approvals.clear();
         self.session = Some(info.clone());
+        self.session_has_prompt = messages.iter().any(|m| m.role == Role::User);
         for run in tool_runs {
             let (e, _) = self.trace.entry(&run.call.id, Some(&run.call));
             e.state = RunState::Status(run.status);

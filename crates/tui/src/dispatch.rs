@@ -1,13 +1,12 @@
-//! Terminal input -> state changes and Effects: keys (through the one keymap), paste, mouse.
+//! Terminal input -> state changes and Effects: routes each key to whatever has the keyboard
+//! (approval, overlay, screen, focused pane; each looks its keys up in the one keymap), handles
+//! the chat screen's global actions, paste and the mouse.
 
-use crossterm::event::{
-    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use llm_repl_protocol::{ApprovalDecision, Op};
 use ratatui::layout::{Position, Rect};
 
 use crate::app::{App, Effect, Focus, QUIT_WINDOW, Screen};
-use crate::commands;
 use crate::keys::{Action, Context};
 use crate::overlays::{self, Overlay};
 use crate::panes::meter::Activity;
@@ -24,6 +23,40 @@ impl App {
         }
     }
 
+    /// Applies inputs that arrived together. A terminal without bracketed paste delivers a
+    /// paste as a burst of keys in which Enter is followed by more text; such a run becomes one
+    /// paste (it lands in the box whole instead of sending its first line). A lone Enter at the
+    /// end of a burst stays a key, so typing ahead and pressing Enter still sends.
+    pub fn handle_terminal_batch(&mut self, events: Vec<TermEvent>, size: (u16, u16)) {
+        let mut run: Vec<KeyEvent> = Vec::new();
+        for ev in events {
+            match ev {
+                TermEvent::Key(k) if k.kind == KeyEventKind::Release => {}
+                TermEvent::Key(k) if text_key(&k).is_some() => run.push(k),
+                other => {
+                    self.flush_run(std::mem::take(&mut run), size);
+                    self.handle_terminal(other, size);
+                }
+            }
+        }
+        self.flush_run(run, size);
+    }
+
+    fn flush_run(&mut self, run: Vec<KeyEvent>, size: (u16, u16)) {
+        let pasted = run
+            .iter()
+            .position(|k| text_key(k) == Some('\n'))
+            .is_some_and(|i| run[i + 1..].iter().any(|k| text_key(k) != Some('\n')));
+        if pasted {
+            let text: String = run.iter().filter_map(text_key).collect();
+            self.handle_paste(&text);
+        } else {
+            for k in run {
+                self.handle_key(k, size);
+            }
+        }
+    }
+
     pub fn handle_paste(&mut self, text: &str) {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
         if self.screen == Screen::History {
@@ -35,8 +68,7 @@ impl App {
         }
         self.input.search_end(false);
         self.focus = Focus::Input;
-        // One insert: the textarea records it as a single edit, so one undo removes the paste.
-        self.input.textarea.insert_str(&text);
+        self.input.paste(&text);
     }
 
     fn handle_mouse(&mut self, m: MouseEvent, size: (u16, u16)) {
@@ -111,7 +143,7 @@ impl App {
             return;
         }
         if self.overlay.is_some() {
-            overlays::handle_key(self, key);
+            overlays::handle_key(self, key, size);
             return;
         }
         if self.screen == Screen::Stats {
@@ -144,8 +176,8 @@ impl App {
             return;
         }
         if let Some(action) = self.keymap.lookup(Context::Global, &key) {
-            let typing_question = action == Action::Help
-                && key.code == KeyCode::Char('?')
+            // A global action on a printable key (? for help) is text while one types.
+            let typing_question = crate::panes::input_keys::typed(&key).is_some()
                 && self.focus == Focus::Input
                 && !self.input.is_empty();
             let ctrl_d_edits = action == Action::QuitIfEmpty && !self.input.is_empty();
@@ -164,7 +196,9 @@ impl App {
         match action {
             Action::CtrlC => self.ctrl_c(),
             Action::Interrupt => {
-                if self.meter.busy() {
+                if self.unqueue() {
+                    // The first Esc takes a queued prompt back; the next one interrupts.
+                } else if self.meter.busy() {
                     self.send(Op::Interrupt);
                     self.meter.activity = Activity::Interrupting;
                 } else if self.focus != Focus::Input {
@@ -205,7 +239,7 @@ impl App {
         }
     }
 
-    fn focused_scroll(&mut self) -> &mut crate::render::scroll::Scroll {
+    pub(crate) fn focused_scroll(&mut self) -> &mut crate::render::scroll::Scroll {
         if self.focus == Focus::Trace {
             &mut self.trace.scroll
         } else {
@@ -237,6 +271,7 @@ impl App {
         }
         self.last_ctrl_c = Some(self.now);
         if self.meter.busy() {
+            self.unqueue();
             self.send(Op::Interrupt);
             self.meter.activity = Activity::Interrupting;
             self.flash("interrupting · Ctrl+C again to quit");
@@ -254,140 +289,15 @@ impl App {
             self.effect(Effect::Quit);
         }
     }
+}
 
-    fn search_key(&mut self, key: KeyEvent) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => self.input.search_end(false),
-            KeyCode::Enter => self.input.search_end(true),
-            KeyCode::Backspace => self.input.search_type(None),
-            KeyCode::Char('r') if ctrl => self.input.search_older(),
-            KeyCode::Char('c') if ctrl => {
-                self.input.search_end(false);
-                self.ctrl_c();
-            }
-            KeyCode::Char(c) if !ctrl => self.input.search_type(Some(c)),
-            _ => {}
-        }
-    }
-
-    /// Keys the slash-command popup takes while it is open.
-    fn palette_key(&mut self, key: KeyEvent) -> bool {
-        let items = commands::completions(self);
-        if items.is_empty() {
-            return false;
-        }
-        let n = items.len();
-        match key.code {
-            KeyCode::Up => self.palette_sel = (self.palette_sel + n - 1) % n,
-            KeyCode::Down => self.palette_sel = (self.palette_sel + 1) % n,
-            KeyCode::Tab => {
-                let pick = &items[self.palette_sel.min(n - 1)];
-                self.input.set_text(&pick.insert);
-                self.palette_sel = 0;
-            }
-            KeyCode::Enter if key.modifiers.is_empty() => {
-                let text = self.input.text();
-                let pick = items[self.palette_sel.min(n - 1)].insert.clone();
-                let line = if text.contains(' ') { text } else { pick };
-                self.input.take();
-                self.palette_sel = 0;
-                commands::run(self, line.trim());
-            }
-            KeyCode::Esc => {
-                self.input.set_text("");
-                self.palette_sel = 0;
-            }
-            _ => return false,
-        }
-        true
-    }
-
-    fn input_key(&mut self, key: KeyEvent) {
-        match self.keymap.lookup(Context::Input, &key) {
-            Some(Action::Submit) => {
-                let text = self.input.text();
-                if text.trim().is_empty() {
-                    return;
-                }
-                if text.starts_with('/') && !text.starts_with("//") {
-                    self.input.take();
-                    commands::run(self, text.trim());
-                } else if self.meter.busy() {
-                    self.flash("a turn is running: Esc interrupts it");
-                } else if !self.agent_alive {
-                    self.flash("the agent stopped: nothing can be sent");
-                } else {
-                    let text = self.input.take();
-                    // "//" sends a prompt that starts with a literal "/".
-                    let text = match text.strip_prefix("//") {
-                        Some(rest) => format!("/{rest}"),
-                        None => text,
-                    };
-                    self.conv.scroll.end();
-                    self.send(Op::Submit { text });
-                }
-            }
-            Some(Action::Newline) => self.input.textarea.insert_newline(),
-            Some(Action::HistorySearch) => self.input.search_start(),
-            _ => {
-                let recalled = match key.code {
-                    KeyCode::Up if key.modifiers.is_empty() && self.input.on_first_row() => {
-                        self.input.recall_prev()
-                    }
-                    KeyCode::Down if key.modifiers.is_empty() && self.input.on_last_row() => {
-                        self.input.recall_next()
-                    }
-                    // With nothing typed, Home and End move the conversation instead.
-                    KeyCode::Home if key.modifiers.is_empty() && self.input.is_empty() => {
-                        self.conv.scroll.home();
-                        true
-                    }
-                    KeyCode::End if key.modifiers.is_empty() && self.input.is_empty() => {
-                        self.conv.scroll.end();
-                        true
-                    }
-                    _ => false,
-                };
-                if !recalled {
-                    self.input.textarea.input(key);
-                    self.palette_sel = 0;
-                }
-            }
-        }
-    }
-
-    fn pane_key(&mut self, key: KeyEvent) {
-        let trace = self.focus == Focus::Trace;
-        match self.keymap.lookup(Context::Pane, &key) {
-            Some(Action::LineUp) if trace => self.trace.select_prev(),
-            Some(Action::LineDown) if trace => self.trace.select_next(),
-            Some(Action::LineUp) => self.conv.scroll.up(1),
-            Some(Action::LineDown) => self.conv.scroll.down(1),
-            Some(Action::Top) => self.focused_scroll().home(),
-            Some(Action::Bottom) => self.focused_scroll().end(),
-            _ => {
-                // Typing in a pane goes to the prompt.
-                if let KeyCode::Char(_) = key.code
-                    && !key
-                        .modifiers
-                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-                {
-                    self.focus = Focus::Input;
-                    self.input.textarea.input(key);
-                }
-            }
-        }
-        if trace
-            && matches!(
-                key.code,
-                KeyCode::Up | KeyCode::Down | KeyCode::Char('j' | 'k')
-            )
-        {
-            // A newly selected run shows from its header.
-            if let Some(i) = self.trace.selected_index() {
-                self.trace.scroll.reveal(i);
-            }
-        }
+/// The text a key of a pasted burst stands for: a typed character, a tab, or a line break.
+fn text_key(k: &KeyEvent) -> Option<char> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    match k.code {
+        KeyCode::Enter if k.modifiers.is_empty() => Some('\n'),
+        KeyCode::Char('j') if k.modifiers == KeyModifiers::CONTROL => Some('\n'),
+        KeyCode::Tab if k.modifiers.is_empty() => Some('\t'),
+        _ => crate::panes::input_keys::typed(k),
     }
 }

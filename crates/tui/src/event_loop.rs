@@ -74,7 +74,7 @@ pub fn full_redraw<B: Backend>(terminal: &mut Terminal<B>) -> io::Result<()> {
 /// for it, bounded by [`SHUTDOWN_WAIT`].
 pub async fn event_loop<B, S, H>(
     terminal: &mut Terminal<B>,
-    mut input: S,
+    input: S,
     host: &mut H,
     app: &mut App,
     ops: &UnboundedSender<Op>,
@@ -85,6 +85,8 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
     H: Host,
 {
+    // Inputs already waiting come as one batch, polled with the loop's own waker.
+    let mut input = input.ready_chunks(EVENT_BATCH);
     let mut stats = LoopStats::default();
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -97,17 +99,25 @@ where
     loop {
         tokio::select! {
             maybe = input.next() => match maybe {
-                Some(Ok(ev)) => {
-                    // Mouse motion (reported because capture asks for all events) changes nothing.
-                    let moved = matches!(&ev, TermEvent::Mouse(m) if m.kind == MouseEventKind::Moved);
-                    if !moved {
+                Some(chunk) => {
+                    // What arrived together is applied together: a paste from a terminal without
+                    // bracketed paste is one such burst (see `handle_terminal_batch`).
+                    let mut batch = Vec::with_capacity(chunk.len());
+                    for ev in chunk {
+                        // Mouse motion (reported because capture asks for all events) changes
+                        // nothing.
+                        match ev? {
+                            TermEvent::Mouse(m) if m.kind == MouseEventKind::Moved => {}
+                            ev => batch.push(ev),
+                        }
+                    }
+                    if !batch.is_empty() {
                         let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
                         app.now = Instant::now();
-                        app.handle_terminal(ev, size);
+                        app.handle_terminal_batch(batch, size);
                         dirty = true;
                     }
                 }
-                Some(Err(e)) => return Err(e),
                 None => app.quit(),
             },
             ev = events.recv(), if events_open => match ev {

@@ -24,7 +24,7 @@ mod theme;
 mod tests;
 
 pub use options::{SlashInfo, TuiOptions};
-pub use terminal::run;
+pub use terminal::{Exit, run};
 
 #[doc(hidden)]
 pub mod harness;

@@ -169,7 +169,7 @@ pub async fn run(
     options: TuiOptions,
     ops: UnboundedSender<Op>,
     mut events: UnboundedReceiver<Event>,
-) -> io::Result<()> {
+) -> io::Result<Exit> {
     let keyboard_enhancement = known_enhanced_terminal()
         && matches!(
             crossterm::terminal::supports_keyboard_enhancement(),
@@ -196,5 +196,19 @@ pub async fn run(
     )
     .await;
     drop(terminal);
-    result.map(|_| ())
+    result.map(|_| Exit {
+        session_id: app
+            .session
+            .as_ref()
+            .filter(|_| app.session_has_prompt)
+            .map(|s| s.id.clone()),
+    })
+}
+
+/// What the caller may tell the user after the terminal is restored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// The session open at the end when it has at least one prompt (so it is stored and can be
+    /// resumed).
+    pub session_id: Option<String>,
 }

@@ -1,4 +1,4 @@
-//! The approval prompt: the tool call's code, why it was flagged, and y / a / n.
+//! The approval prompt: the tool call's code, why it was flagged, and its keys (from the keymap).
 
 use llm_repl_protocol::ApprovalRequest;
 use ratatui::Frame;
@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use super::centered;
 use crate::app::App;
+use crate::keys::{Action, Context};
 use crate::panes::trace::finding_lines;
 use crate::render::highlight::highlight;
 use crate::render::wrap;
@@ -62,12 +63,14 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect, req: &ApprovalRequest) {
         }
     }
     let more = app.approvals.len().saturating_sub(1);
+    // The keys as bound now (the keymap's Approval context).
+    let key = |a| format!(" {} ", app.keymap.key(Context::Approval, a));
     let keys = Line::from(vec![
-        Span::styled(" y ", t.selection),
+        Span::styled(key(Action::Approve), t.selection),
         Span::styled(" approve  ", t.text),
-        Span::styled(" a ", t.selection),
+        Span::styled(key(Action::ApproveSession), t.selection),
         Span::styled(" approve for the session  ", t.text),
-        Span::styled(" n ", t.selection),
+        Span::styled(key(Action::Deny), t.selection),
         Span::styled(" deny ", t.text),
     ]);
     // Keep the key line visible however long the code is: cut the body, not the keys.

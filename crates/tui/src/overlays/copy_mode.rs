@@ -1,7 +1,7 @@
 //! Copy mode: pick a message, a code block or a tool's output/code with the keyboard and put it on
 //! the clipboard (OSC 52, which works over ssh and in tmux with `set-clipboard on`).
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use super::{Overlay, centered};
 use crate::app::{App, Effect};
+use crate::keys::{Action, Context};
 use crate::panes::conversation::ItemKind;
 use crate::render::markdown::code_blocks;
 
@@ -107,15 +108,15 @@ pub fn open(app: &mut App) {
 
 pub fn handle_key(app: &mut App, mut st: CopyState, key: KeyEvent) -> Option<Overlay> {
     let n = st.targets.len();
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('q') => return None,
-        KeyCode::Up | KeyCode::Char('k') => st.sel = st.sel.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => st.sel = (st.sel + 1).min(n.saturating_sub(1)),
-        KeyCode::PageUp => st.sel = st.sel.saturating_sub(10),
-        KeyCode::PageDown => st.sel = (st.sel + 10).min(n.saturating_sub(1)),
-        KeyCode::Home | KeyCode::Char('g') => st.sel = 0,
-        KeyCode::End | KeyCode::Char('G') => st.sel = n.saturating_sub(1),
-        KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('c') => {
+    match app.keymap.lookup(Context::Copy, &key) {
+        Some(Action::Close) => return None,
+        Some(Action::LineUp) => st.sel = st.sel.saturating_sub(1),
+        Some(Action::LineDown) => st.sel = (st.sel + 1).min(n.saturating_sub(1)),
+        Some(Action::PageUp) => st.sel = st.sel.saturating_sub(10),
+        Some(Action::PageDown) => st.sel = (st.sel + 10).min(n.saturating_sub(1)),
+        Some(Action::Top) => st.sel = 0,
+        Some(Action::Bottom) => st.sel = n.saturating_sub(1),
+        Some(Action::Accept) => {
             if let Some(t) = st.targets.get(st.sel) {
                 let chars = t.text.chars().count();
                 app.effect(Effect::Copy(t.text.clone()));
@@ -165,7 +166,18 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect, st: &CopyState) {
         .border_style(t.border_focused)
         .title(Span::styled(" Copy: pick what to copy ", t.title))
         .title_bottom(
-            Line::styled(" ↑↓ select · Enter/y copy · Esc cancel ", t.dim).right_aligned(),
+            Line::styled(
+                app.keymap.footer(
+                    Context::Copy,
+                    &[
+                        (&[Action::LineUp, Action::LineDown], "select"),
+                        (&[Action::Accept], "copy"),
+                        (&[Action::Close], "cancel"),
+                    ],
+                ),
+                t.dim,
+            )
+            .right_aligned(),
         );
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(lines).block(block), r);

@@ -5,11 +5,11 @@ pub mod command_palette;
 pub mod copy_mode;
 pub mod help;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
 use crate::app::App;
-use crate::keys::Action;
+use crate::keys::{Action, Context};
 
 /// The overlay that has the keyboard (approval requests live in `App::approvals` and win over
 /// these).
@@ -19,33 +19,31 @@ pub enum Overlay {
     Copy(copy_mode::CopyState),
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) {
+/// Keys of the open overlay (its own context of the keymap); Ctrl+C keeps its global meaning.
+pub fn handle_key(app: &mut App, key: KeyEvent, size: (u16, u16)) {
     let Some(overlay) = app.overlay.take() else {
         return;
     };
-    let global = app.keymap.lookup(crate::keys::Context::Global, &key);
-    if global == Some(Action::CtrlC) {
+    if app.keymap.lookup(Context::Global, &key) == Some(Action::CtrlC) {
         app.ctrl_c();
         return;
     }
     app.overlay = match overlay {
-        Overlay::Help { scroll } => match key.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::F(1) => None,
-            KeyCode::Down | KeyCode::Char('j') => Some(Overlay::Help {
-                scroll: (scroll + 1).min(help::lines(app).len() as u16),
-            }),
-            KeyCode::Up | KeyCode::Char('k') => Some(Overlay::Help {
-                scroll: scroll.saturating_sub(1),
-            }),
-            KeyCode::PageDown | KeyCode::Char(' ') => Some(Overlay::Help {
-                scroll: (scroll + 10).min(help::lines(app).len() as u16),
-            }),
-            KeyCode::PageUp => Some(Overlay::Help {
-                scroll: scroll.saturating_sub(10),
-            }),
-            KeyCode::Home => Some(Overlay::Help { scroll: 0 }),
-            _ => Some(Overlay::Help { scroll }),
-        },
+        Overlay::Help { scroll } => {
+            let max = help::max_scroll(app, size);
+            let page = size.1.saturating_sub(6).max(1);
+            match app.keymap.lookup(Context::Help, &key) {
+                Some(Action::Close) => None,
+                Some(Action::LineDown) => Some(scroll.saturating_add(1)),
+                Some(Action::LineUp) => Some(scroll.saturating_sub(1)),
+                Some(Action::PageDown) => Some(scroll.saturating_add(page)),
+                Some(Action::PageUp) => Some(scroll.saturating_sub(page)),
+                Some(Action::Top) => Some(0),
+                Some(Action::Bottom) => Some(max),
+                _ => Some(scroll),
+            }
+            .map(|s| Overlay::Help { scroll: s.min(max) })
+        }
         Overlay::Copy(state) => copy_mode::handle_key(app, state, key),
     };
 }

@@ -25,7 +25,12 @@ pub struct InputPane {
     /// The unsent text put aside while recalling.
     draft: String,
     pub search: Option<HistorySearch>,
+    /// Long pastes shown in the box as a marker ("[pasted 120 lines]") and sent whole.
+    pastes: Vec<(String, String)>,
 }
+
+/// Pastes of more lines than this show as a marker in the box (and are sent whole).
+pub const PASTE_FOLD_LINES: usize = 20;
 
 impl Default for InputPane {
     fn default() -> Self {
@@ -40,6 +45,7 @@ impl Default for InputPane {
             recall: None,
             draft: String::new(),
             search: None,
+            pastes: Vec::new(),
         }
     }
 }
@@ -66,6 +72,41 @@ impl InputPane {
         ta.move_cursor(CursorMove::Bottom);
         ta.move_cursor(CursorMove::End);
         self.textarea = ta;
+    }
+
+    /// Inserts pasted text as one edit (one undo removes it). More than [`PASTE_FOLD_LINES`]
+    /// lines show as a marker such as "[pasted 120 lines]"; [`Self::take_expanded`] sends them whole.
+    pub fn paste(&mut self, text: &str) {
+        let lines = text.trim_end_matches('\n').split('\n').count();
+        if lines <= PASTE_FOLD_LINES {
+            self.textarea.insert_str(text);
+            return;
+        }
+        let n = self.pastes.len() + 1;
+        let marker = if n == 1 {
+            format!("[pasted {lines} lines]")
+        } else {
+            format!("[pasted {lines} lines #{n}]")
+        };
+        self.textarea.insert_str(&marker);
+        self.pastes.push((marker, text.to_string()));
+    }
+
+    /// Like [`Self::take`], with every paste marker still in the text replaced by its paste.
+    pub fn take_expanded(&mut self) -> String {
+        let pastes = std::mem::take(&mut self.pastes);
+        let mut text = self.take();
+        for (marker, pasted) in pastes.iter().rev() {
+            if let Some(at) = text.find(marker.as_str()) {
+                text.replace_range(at..at + marker.len(), pasted);
+            }
+        }
+        if let Some(last) = self.history.last_mut()
+            && !pastes.is_empty()
+        {
+            last.clone_from(&text);
+        }
+        text
     }
 
     /// Takes the text for sending, records it in the history and clears the input.
@@ -201,6 +242,7 @@ impl InputPane {
         block: Block<'_>,
         theme: &Theme,
         focused: bool,
+        search_footer: &str,
     ) {
         if let Some(s) = &self.search {
             let found = s
@@ -213,10 +255,7 @@ impl InputPane {
                 Span::styled("  → ", theme.dim),
                 Span::styled(found, theme.text),
             ]);
-            let block = block.title_bottom(Line::styled(
-                " Enter take · Ctrl+R older · Esc cancel ",
-                theme.dim,
-            ));
+            let block = block.title_bottom(Line::styled(search_footer.to_string(), theme.dim));
             f.render_widget(Paragraph::new(line).block(block), area);
             return;
         }

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
 use crate::app::{App, Focus};
+use crate::keys::{Action, Context};
 use crate::overlays::{self, Overlay};
 use crate::panes::meter::MeterView;
 
@@ -180,17 +181,43 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         app.trace
             .draw(f, tr, block, &app.theme, app.spin, Some(app.now));
     }
-    let input_title = match &app.session {
-        _ if app.meter.busy() => "prompt · Esc interrupts".to_string(),
-        _ => "prompt".to_string(),
+    let esc = app.keymap.key(Context::Global, Action::Interrupt);
+    let input_title = match &app.queued {
+        Some(_) => format!("prompt · 1 queued, sent when the turn ends · {esc} takes it back"),
+        None if app.meter.busy() => {
+            format!("prompt · {esc} interrupts · Enter queues the next prompt")
+        }
+        None => "prompt".to_string(),
     };
-    let input_block = pane_block(app, input_title, app.focus == Focus::Input);
+    let mut input_block = pane_block(app, input_title, app.focus == Focus::Input);
+    if let Some(q) = &app.queued {
+        let first = q.lines().next().unwrap_or_default();
+        let shown: String = first
+            .chars()
+            .take(l.input.width.saturating_sub(16) as usize)
+            .collect();
+        input_block = input_block.title_bottom(Line::styled(
+            format!(
+                " queued: {shown}{} ",
+                if shown.len() < q.len() { "…" } else { "" }
+            ),
+            app.theme.warn,
+        ));
+    }
     app.input.draw(
         f,
         l.input,
         input_block,
         &app.theme,
         app.focus == Focus::Input && app.overlay.is_none(),
+        &app.keymap.footer(
+            Context::Search,
+            &[
+                (&[Action::Accept], "take"),
+                (&[Action::SearchOlder], "older"),
+                (&[Action::Close], "cancel"),
+            ],
+        ),
     );
     meter_view(app).draw(f, l.meter, &app.theme);
 

@@ -2,11 +2,12 @@
 //! model and provider, the most expensive sessions, savings — shown whole on its own screen,
 //! scrollable both ways, instead of as one long notice in the conversation.
 //!
-//! The report arrives as an `Event::Notice` whose text starts with [`REPORT_PREFIX`] (its first
-//! line); the text is kept as sent and only styled here: headings, the summary line, and the
-//! bars. Esc (or q) goes back to the chat.
+//! The report arrives as its own `Event::UsageReport`; the text is kept as sent and only styled
+//! here: headings, the summary line, and the bars. Its keys are the keymap's `Stats` context.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
+
+use crate::keys::{Action, Context};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -14,9 +15,6 @@ use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use crate::app::{App, Screen};
 use crate::theme::Theme;
-
-/// How a usage report begins (`Usage, last 30 days: ...`).
-pub const REPORT_PREFIX: &str = "Usage, ";
 
 /// The section titles of the report, drawn as headings.
 const SECTIONS: [&str; 5] = [
@@ -29,11 +27,6 @@ const SECTIONS: [&str; 5] = [
 
 /// Columns moved per Left/Right.
 const PAN: u16 = 8;
-
-/// True for a notice that is a usage report.
-pub fn is_report(text: &str) -> bool {
-    text.starts_with(REPORT_PREFIX)
-}
 
 /// The report shown and where it is scrolled to.
 #[derive(Debug, Clone, Default)]
@@ -77,21 +70,22 @@ fn page(size: (u16, u16)) -> (u16, u16) {
 
 pub fn handle_key(app: &mut App, key: KeyEvent, size: (u16, u16)) {
     let (cols, rows) = page(size);
+    let action = app.keymap.lookup(Context::Stats, &key);
     let s = &mut app.stats;
     let max_scroll = s.len().saturating_sub(rows);
     let max_pan = s.widest().saturating_sub(cols);
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('q') => app.screen = Screen::Chat,
-        KeyCode::Down | KeyCode::Char('j') => s.scroll = (s.scroll + 1).min(max_scroll),
-        KeyCode::Up | KeyCode::Char('k') => s.scroll = s.scroll.saturating_sub(1),
-        KeyCode::PageDown | KeyCode::Char(' ') => {
+    match action {
+        Some(Action::Close) => app.screen = Screen::Chat,
+        Some(Action::LineDown) => s.scroll = (s.scroll + 1).min(max_scroll),
+        Some(Action::LineUp) => s.scroll = s.scroll.saturating_sub(1),
+        Some(Action::PageDown) => {
             s.scroll = s.scroll.saturating_add(rows.max(1)).min(max_scroll);
         }
-        KeyCode::PageUp => s.scroll = s.scroll.saturating_sub(rows.max(1)),
-        KeyCode::Home | KeyCode::Char('g') => s.scroll = 0,
-        KeyCode::End | KeyCode::Char('G') => s.scroll = max_scroll,
-        KeyCode::Right | KeyCode::Char('l') => s.pan = (s.pan + PAN).min(max_pan),
-        KeyCode::Left | KeyCode::Char('h') => s.pan = s.pan.saturating_sub(PAN),
+        Some(Action::PageUp) => s.scroll = s.scroll.saturating_sub(rows.max(1)),
+        Some(Action::Top) => s.scroll = 0,
+        Some(Action::Bottom) => s.scroll = max_scroll,
+        Some(Action::Right) => s.pan = (s.pan + PAN).min(max_pan),
+        Some(Action::Left) => s.pan = s.pan.saturating_sub(PAN),
         _ => {}
     }
 }

@@ -47,6 +47,7 @@ async fn a_token_flood_is_drawn_in_few_frames_and_quit_shuts_the_agent_down() {
         let _ = ev_tx.send(Event::SessionStarted { info: info() });
         let mut seen = Vec::new();
         while let Some(op) = op_rx.recv().await {
+            let op = op.untag().1;
             seen.push(op.clone());
             match op {
                 Op::Submit { text } => {

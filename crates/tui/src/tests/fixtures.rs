@@ -223,20 +223,35 @@ pub fn ops(app: &mut App) -> Vec<llm_repl_protocol::Op> {
         .filter_map(|e| match e {
             // Preview requests follow the selection by themselves; tests of what the user asked
             // for leave them out (`preview_ops` checks them).
-            Effect::Op(llm_repl_protocol::Op::PreviewSession { .. }) => None,
-            Effect::Op(op) => Some(op),
+            Effect::Op(op) => match op.untag().1 {
+                llm_repl_protocol::Op::PreviewSession { .. } => None,
+                op => Some(op),
+            },
             _ => None,
         })
         .collect()
 }
 
+/// Every Op the TUI sends goes out tagged with a request id (the helpers above untag them).
 /// The preview requests sent since the last drain (the history browser asks for them itself).
 pub fn preview_ops(app: &mut App) -> Vec<llm_repl_protocol::Op> {
     app.drain_effects()
         .into_iter()
         .filter_map(|e| match e {
-            Effect::Op(op @ llm_repl_protocol::Op::PreviewSession { .. }) => Some(op),
+            Effect::Op(op) => match op.untag().1 {
+                op @ llm_repl_protocol::Op::PreviewSession { .. } => Some(op),
+                _ => None,
+            },
             _ => None,
         })
         .collect()
+}
+
+/// `event` as the agent's answer to the last request the TUI sent.
+pub fn reply(app: &mut App, event: Event) {
+    let request = app.last_request();
+    app.apply_event(Event::Reply {
+        request,
+        body: Box::new(event),
+    });
 }

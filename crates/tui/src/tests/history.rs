@@ -1,6 +1,6 @@
 //! The history browser: what it asks the agent for and what it shows.
 
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
 use llm_repl_protocol::{Event, ExportFormat, Op, Role, SearchHit, SessionSummary, Usage};
 
@@ -71,7 +71,6 @@ fn list() {
 #[test]
 fn search_with_results() {
     let mut app = browser();
-    press(&mut app, key(KeyCode::Char('/')));
     type_str(&mut app, "sieve");
     // One search per keystroke, each with the query so far.
     let sent = ops(&mut app);
@@ -109,7 +108,6 @@ fn search_with_results() {
 #[test]
 fn empty_search() {
     let mut app = browser();
-    press(&mut app, key(KeyCode::Char('/')));
     type_str(&mut app, "zebra");
     ops(&mut app);
     app.apply_event(Event::SearchResults {
@@ -138,7 +136,7 @@ fn preview_of_the_selected_session() {
 fn actions_send_ops() {
     let mut app = browser();
     press(&mut app, key(KeyCode::Down));
-    press(&mut app, key(KeyCode::Char('e')));
+    press(&mut app, ctrl('e'));
     assert_eq!(
         ops(&mut app),
         vec![Op::Export {
@@ -147,7 +145,10 @@ fn actions_send_ops() {
             path: None
         }]
     );
-    press(&mut app, key(KeyCode::Char('E')));
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('e'), KeyModifiers::ALT),
+    );
     assert_eq!(
         ops(&mut app),
         vec![Op::Export {
@@ -156,9 +157,22 @@ fn actions_send_ops() {
             path: None
         }]
     );
+    // The export says where it went, in the browser.
+    reply(
+        &mut app,
+        Event::Exported {
+            id: "s-001".into(),
+            path: "/home/u/llm-repl-s-001.json".into(),
+        },
+    );
+    let t = format!("{}", render(&app, 120, 30).backend());
+    assert!(
+        t.contains("exported s-001 to /home/u/llm-repl-s-001.json"),
+        "{t}"
+    );
 
-    // Rename: r, edit, Enter.
-    press(&mut app, key(KeyCode::Char('r')));
+    // Rename: F2, edit, Enter.
+    press(&mut app, key(KeyCode::F(2)));
     press(&mut app, ctrl('u'));
     type_str(&mut app, "Primes");
     press(&mut app, key(KeyCode::Enter));
@@ -170,13 +184,19 @@ fn actions_send_ops() {
         }]
     );
     assert_eq!(app.history.sessions[1].title, "Primes");
+    let t = format!("{}", render(&app, 120, 30).backend());
+    assert!(t.contains("renaming to “Primes”"), "{t}");
 
     // Delete asks first; anything but y keeps it.
-    press(&mut app, key(KeyCode::Char('d')));
+    press(&mut app, key(KeyCode::Delete));
     press(&mut app, key(KeyCode::Char('n')));
     assert!(ops(&mut app).is_empty());
     assert_eq!(app.history.sessions.len(), 6);
-    press(&mut app, key(KeyCode::Char('d')));
+    assert!(
+        app.history.query.is_empty(),
+        "the answer is not typed into the search"
+    );
+    press(&mut app, key(KeyCode::Delete));
     let t = format!("{}", render(&app, 120, 30).backend());
     assert!(t.contains("delete this session for good?"));
     press(&mut app, key(KeyCode::Char('y')));
@@ -189,6 +209,36 @@ fn actions_send_ops() {
     // Enter resumes; the loaded session rebuilds the chat.
     press(&mut app, key(KeyCode::Enter));
     assert_eq!(ops(&mut app), vec![Op::OpenSession { id: "s-002".into() }]);
+    assert_eq!(app.screen, Screen::Chat);
+}
+
+/// Issue 11: typing "elephant" exported the selected session (e) and searched for "lephant".
+#[test]
+fn typing_goes_to_the_search_box_and_fires_no_action() {
+    let mut app = browser();
+    type_str(&mut app, "elephant qrdjkgGE/s");
+    let sent = ops(&mut app);
+    assert!(
+        sent.iter().all(|op| matches!(op, Op::Search { .. })),
+        "only searches: {sent:?}"
+    );
+    assert_eq!(
+        sent.last(),
+        Some(&Op::Search {
+            query: "elephant qrdjkgGE/s".into(),
+            limit: 50
+        })
+    );
+    assert_eq!(app.history.query, "elephant qrdjkgGE/s");
+    assert_eq!(app.history.mode, crate::screens::history::Mode::List);
+    assert_eq!(app.screen, Screen::History);
+    // Backspace edits the query; Esc clears it, a second Esc leaves.
+    press(&mut app, key(KeyCode::Backspace));
+    assert_eq!(app.history.query, "elephant qrdjkgGE/");
+    press(&mut app, key(KeyCode::Esc));
+    assert!(app.history.query.is_empty());
+    assert_eq!(app.screen, Screen::History);
+    press(&mut app, key(KeyCode::Esc));
     assert_eq!(app.screen, Screen::Chat);
 }
 
@@ -233,12 +283,53 @@ fn a_notice_while_browsing_shows_in_the_browser() {
     let mut app = app();
     press(&mut app, ctrl('o'));
     ops(&mut app);
-    app.apply_event(Event::Notice {
-        level: llm_repl_protocol::NoticeLevel::Warn,
-        text: "session history is not available".into(),
-    });
+    reply(
+        &mut app,
+        Event::Notice {
+            level: llm_repl_protocol::NoticeLevel::Warn,
+            text: "session history is not available".into(),
+        },
+    );
     let t = format!("{}", render(&app, 120, 30).backend());
     assert!(t.contains("session history is not available"), "{t}");
+}
+
+/// Issue 12: errors are attributed by request id, not by which screen happens to show.
+#[test]
+fn errors_are_attributed_to_the_request_that_caused_them() {
+    let mut app = app();
+    // A chat command's failure arriving while the browser is open stays in the chat.
+    type_str(&mut app, "/export");
+    press(&mut app, key(KeyCode::Enter));
+    ops(&mut app);
+    let chat_request = app.last_request();
+    press(&mut app, ctrl('o'));
+    ops(&mut app);
+    app.apply_event(Event::Reply {
+        request: chat_request,
+        body: Box::new(Event::Error {
+            message: "export failed: out.md already exists".into(),
+        }),
+    });
+    // So does an error of a running turn (untagged).
+    app.apply_event(Event::Error {
+        message: "provider: connection refused".into(),
+    });
+    assert!(app.history.status.is_none(), "{:?}", app.history.status);
+    // The browser's own request's failure shows in the browser.
+    reply(
+        &mut app,
+        Event::Error {
+            message: "cannot list sessions: disk on fire".into(),
+        },
+    );
+    let status = app.history.status.clone().map(|s| s.1).unwrap_or_default();
+    assert!(status.contains("disk on fire"), "{status}");
+    let chat: Vec<String> = app.conv.items.iter().map(|i| i.text.clone()).collect();
+    assert!(
+        chat.iter().any(|t| t.contains("already exists")),
+        "{chat:?}"
+    );
 }
 
 #[test]

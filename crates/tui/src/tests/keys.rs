@@ -34,7 +34,7 @@ fn enter_submits_and_newline_keys_do_not() {
 }
 
 #[test]
-fn submit_is_held_while_a_turn_runs() {
+fn a_prompt_sent_during_a_turn_is_queued_and_sent_when_it_ends() {
     let mut app = app();
     app.apply_event(Event::TurnStarted {
         turn: 1,
@@ -42,8 +42,56 @@ fn submit_is_held_while_a_turn_runs() {
     });
     type_str(&mut app, "next");
     press(&mut app, key(KeyCode::Enter));
-    assert!(ops(&mut app).is_empty());
-    assert_eq!(app.input.text(), "next");
+    assert!(
+        ops(&mut app).is_empty(),
+        "nothing is sent while the turn runs"
+    );
+    assert!(app.input.is_empty());
+    assert_eq!(app.queued.as_deref(), Some("next"));
+    let screen = format!("{}", render(&app, 100, 30).backend());
+    assert!(screen.contains("queued: next"), "{screen}");
+    // A second one is refused (the first is kept).
+    type_str(&mut app, "another");
+    press(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.queued.as_deref(), Some("next"));
+    assert_eq!(app.input.text(), "another");
+    app.input.set_text("");
+    app.apply_event(Event::TurnFinished {
+        turn: 1,
+        reason: FinishReason::Completed,
+    });
+    assert_eq!(
+        ops(&mut app),
+        vec![Op::Submit {
+            text: "next".into()
+        }]
+    );
+    assert!(app.queued.is_none());
+}
+
+#[test]
+fn esc_takes_a_queued_prompt_back_then_interrupts() {
+    let mut app = app();
+    app.apply_event(Event::TurnStarted {
+        turn: 1,
+        prompt: "x".into(),
+    });
+    type_str(&mut app, "queued one");
+    press(&mut app, key(KeyCode::Enter));
+    press(&mut app, key(KeyCode::Esc));
+    assert!(
+        ops(&mut app).is_empty(),
+        "the first Esc only drops the queue"
+    );
+    assert!(app.queued.is_none());
+    assert_eq!(app.input.text(), "queued one", "back in the box to edit");
+    press(&mut app, key(KeyCode::Esc));
+    assert_eq!(ops(&mut app), vec![Op::Interrupt]);
+    app.apply_event(Event::TurnFinished {
+        turn: 1,
+        reason: FinishReason::Interrupted,
+    });
+    assert!(ops(&mut app).is_empty(), "nothing queued goes out");
 }
 
 #[test]
@@ -72,7 +120,7 @@ fn ctrl_c_interrupts_then_quits_within_two_seconds() {
         prompt: "x".into(),
     });
     press(&mut app, ctrl('c'));
-    assert_eq!(app.drain_effects(), vec![Effect::Op(Op::Interrupt)]);
+    assert_eq!(ops(&mut app), vec![Op::Interrupt]);
     app.now += Duration::from_millis(1900);
     press(&mut app, ctrl('c'));
     assert_eq!(app.drain_effects(), vec![Effect::Quit]);
@@ -173,14 +221,14 @@ fn slash_commands_send_their_ops() {
         (
             "/budget day $2.50",
             Op::SetBudget {
-                scope: "day".into(),
+                scope: llm_repl_protocol::BudgetScope::Day,
                 limit_usd: 2.5,
             },
         ),
         (
             "/approvals always",
             Op::SetApprovals {
-                policy: "always".into(),
+                policy: llm_repl_protocol::ApprovalPolicy::Always,
             },
         ),
     ];
@@ -273,14 +321,97 @@ fn history_recall_and_search() {
 #[test]
 fn paste_is_one_edit_and_never_submits() {
     let mut app = app();
-    let big: String = (0..2000).map(|i| format!("line {i}\r\n")).collect();
-    app.handle_paste(&big);
+    let small: String = (0..5).map(|i| format!("line {i}\r\n")).collect();
+    app.handle_paste(&small);
     assert!(ops(&mut app).is_empty());
-    assert_eq!(app.input.textarea.lines().len(), 2001);
+    assert_eq!(app.input.textarea.lines().len(), 6);
     assert!(app.input.text().starts_with("line 0\nline 1\n"));
     // One undo removes the whole paste.
-    app.input.textarea.undo();
+    press(&mut app, ctrl('_'));
     assert!(app.input.is_empty());
+}
+
+#[test]
+fn a_long_paste_shows_as_a_marker_and_is_sent_whole() {
+    let mut app = app();
+    type_str(&mut app, "explain: ");
+    let big: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    app.handle_paste(&big);
+    type_str(&mut app, " thanks");
+    assert_eq!(app.input.text(), "explain: [pasted 2000 lines] thanks");
+    let screen = format!("{}", render(&app, 100, 30).backend());
+    assert!(screen.contains("[pasted 2000 lines]"), "{screen}");
+    press(&mut app, key(KeyCode::Enter));
+    let sent = ops(&mut app);
+    assert_eq!(
+        sent,
+        vec![Op::Submit {
+            text: format!("explain: {big} thanks")
+        }]
+    );
+}
+
+/// A terminal without bracketed paste types the paste: Enter inside the burst is a line break.
+#[test]
+fn an_unbracketed_multi_line_paste_lands_whole() {
+    use crossterm::event::Event as TermEvent;
+    let mut app = app();
+    let burst: Vec<TermEvent> = "first line\rsecond line\rthird"
+        .chars()
+        .map(|c| match c {
+            '\r' => TermEvent::Key(key(KeyCode::Enter)),
+            c => TermEvent::Key(key(KeyCode::Char(c))),
+        })
+        .collect();
+    app.handle_terminal_batch(burst, (120, 40));
+    assert!(ops(&mut app).is_empty(), "no line was sent");
+    assert_eq!(app.input.text(), "first line\nsecond line\nthird");
+    // Typed ahead and Enter in one read still sends.
+    app.input.set_text("");
+    let burst = vec![
+        TermEvent::Key(key(KeyCode::Char('h'))),
+        TermEvent::Key(key(KeyCode::Char('i'))),
+        TermEvent::Key(key(KeyCode::Enter)),
+    ];
+    app.handle_terminal_batch(burst, (120, 40));
+    assert_eq!(ops(&mut app), vec![Op::Submit { text: "hi".into() }]);
+}
+
+#[test]
+fn readline_editing_keys() {
+    let mut app = app();
+    type_str(&mut app, "alpha beta gamma");
+    press(&mut app, ctrl('w'));
+    assert_eq!(app.input.text(), "alpha beta ");
+    press(&mut app, ctrl('a'));
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('f'), KeyModifiers::ALT),
+    );
+    press(&mut app, ctrl('k'));
+    assert_eq!(app.input.text(), "alpha");
+    press(&mut app, ctrl('e'));
+    type_str(&mut app, " omega");
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('b'), KeyModifiers::ALT),
+    );
+    press(&mut app, ctrl('u'));
+    assert_eq!(
+        app.input.text(),
+        "omega",
+        "Ctrl+U deletes to the line start"
+    );
+    // Undo (Ctrl+_, which terminals send as Ctrl+7) brings it back.
+    press(&mut app, ctrl('7'));
+    assert_eq!(app.input.text(), "alpha omega");
+    press(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('r'), KeyModifiers::ALT),
+    );
+    assert_eq!(app.input.text(), "omega");
+    assert!(ops(&mut app).is_empty());
+    assert!(app.last_ctrl_c.is_none(), "clearing never arms quit");
 }
 
 #[test]
@@ -478,7 +609,7 @@ fn every_event_variant_is_applied() {
     assert!(!app.agent_alive);
     assert_eq!(app.history.sessions.len(), 1);
     let text = format!("{}", render(&app, 100, 30).backend());
-    assert!(text.contains("exported to /tmp/x.md"));
+    assert!(text.contains("exported a to /tmp/x.md"), "{text}");
     assert!(text.contains("✗ error: boom"));
     assert!(text.contains("agent stopped"));
     // Unknown cost is "?" in the meter, never $0.
@@ -539,4 +670,123 @@ fn trace_selection_moves_with_keys_in_the_trace_pane() {
     );
     press(&mut app, key(KeyCode::Down));
     assert_eq!(app.trace.selected, None, "back to following the newest run");
+}
+
+/// Issue 11 item 11 and issue 12 item 10: slash commands check their arguments and say so.
+#[test]
+fn slash_commands_check_arguments() {
+    use llm_repl_protocol::{ApprovalPolicy, BudgetScope};
+    let mut app = app();
+    let run = |app: &mut crate::app::App, line: &str| {
+        app.input.set_text(line);
+        press(app, key(KeyCode::Enter));
+        let last = app
+            .conv
+            .items
+            .last()
+            .map(|i| i.text.clone())
+            .unwrap_or_default();
+        (ops(app), last)
+    };
+    let (sent, said) = run(&mut app, "/stats abc");
+    assert!(sent.is_empty(), "{sent:?}");
+    assert!(said.contains("not a number of days"), "{said}");
+    assert_eq!(run(&mut app, "/stats 7").0, vec![Op::Stats { days: 7 }]);
+    assert_eq!(run(&mut app, "/budget").0, vec![Op::ShowBudget]);
+    assert_eq!(run(&mut app, "/approvals").0, vec![Op::ShowApprovals]);
+    assert_eq!(
+        run(&mut app, "/approvals on-risk").0,
+        vec![Op::SetApprovals {
+            policy: ApprovalPolicy::OnRisk
+        }]
+    );
+    assert_eq!(
+        run(&mut app, "/budget day 2.50").0,
+        vec![Op::SetBudget {
+            scope: BudgetScope::Day,
+            limit_usd: 2.5
+        }]
+    );
+    let (sent, said) = run(&mut app, "/budget week 3");
+    assert!(
+        sent.is_empty() && said.starts_with("usage: /budget"),
+        "{said}"
+    );
+    let (sent, said) = run(&mut app, "/approvals sometimes");
+    assert!(
+        sent.is_empty() && said.starts_with("usage: /approvals"),
+        "{said}"
+    );
+    let (sent, said) = run(&mut app, "/frobnicate");
+    assert!(
+        sent.is_empty() && said.contains("unknown command /frobnicate"),
+        "{said}"
+    );
+    let (sent, said) = run(&mut app, "/new now");
+    assert!(
+        sent.is_empty() && said.contains("takes no arguments"),
+        "{said}"
+    );
+}
+
+/// Issue 11 item 9: `/export pdf` wrote a markdown file named `pdf`.
+#[test]
+fn export_formats_are_validated() {
+    let mut app = app();
+    let run = |app: &mut crate::app::App, line: &str| {
+        app.input.set_text(line);
+        press(app, key(KeyCode::Enter));
+        ops(app)
+    };
+    for bad in [
+        "/export pdf",
+        "/export out.pdf",
+        "/export json out.md",
+        "/export md json",
+    ] {
+        assert!(run(&mut app, bad).is_empty(), "{bad} was sent");
+        let said = app
+            .conv
+            .items
+            .last()
+            .map(|i| i.text.clone())
+            .unwrap_or_default();
+        assert!(said.starts_with("/export"), "{bad}: {said}");
+        let status = app.flash.as_ref().map(|f| f.0.clone()).unwrap_or_default();
+        assert!(
+            status.starts_with("/export"),
+            "the status shows it: {status}"
+        );
+    }
+    let export = |format, path: Option<&str>| Op::Export {
+        id: None,
+        format,
+        path: path.map(str::to_string),
+    };
+    assert_eq!(
+        run(&mut app, "/export"),
+        vec![export(ExportFormat::Markdown, None)]
+    );
+    assert_eq!(
+        run(&mut app, "/export json"),
+        vec![export(ExportFormat::Json, None)]
+    );
+    assert_eq!(
+        run(&mut app, "/export notes/today.json"),
+        vec![export(ExportFormat::Json, Some("notes/today.json"))]
+    );
+    assert_eq!(
+        run(&mut app, "/export md ./t"),
+        vec![export(ExportFormat::Markdown, Some("./t"))]
+    );
+    // A failed export replaces an earlier success in the status line.
+    app.apply_event(Event::Exported {
+        id: "s-1".into(),
+        path: "/tmp/a.md".into(),
+    });
+    app.apply_event(Event::Error {
+        message: "export failed: /tmp/a.md already exists: not overwritten".into(),
+    });
+    let status = app.flash.as_ref().map(|f| f.0.clone()).unwrap_or_default();
+    assert!(status.starts_with("export failed"), "{status}");
 }

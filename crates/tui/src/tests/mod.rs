@@ -4,7 +4,9 @@
 
 mod event_loop;
 mod fixtures;
+mod help;
 mod history;
 mod keys;
 mod snapshots;
 mod stats;
+mod switch;

@@ -47,8 +47,10 @@ fn with_report() -> App {
     type_str(&mut app, "/stats 7");
     press(&mut app, key(KeyCode::Enter));
     assert_eq!(ops(&mut app), vec![Op::Stats { days: 7 }]);
-    app.apply_event(Event::Notice {
-        level: NoticeLevel::Info,
+    app.apply_event(Event::UsageReport {
+        days: 7,
+        period: "last 7 days".into(),
+        summary: REPORT.lines().next().unwrap_or_default().into(),
         text: REPORT.into(),
     });
     app
@@ -114,6 +116,12 @@ fn other_notices_stay_in_the_chat() {
     app.apply_event(Event::Notice {
         level: NoticeLevel::Info,
         text: "No model calls in the last 7 days.\n".into(),
+    });
+    assert_eq!(app.screen, Screen::Chat);
+    // A notice is never taken for a report by its text (the report is its own event).
+    app.apply_event(Event::Notice {
+        level: NoticeLevel::Info,
+        text: REPORT.into(),
     });
     assert_eq!(app.screen, Screen::Chat);
 }

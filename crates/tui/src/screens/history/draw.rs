@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::Mode;
 use crate::app::App;
+use crate::keys::{Action, Context};
 use crate::render::{cost, tokens};
 use crate::screens::chat::pane_block;
 use crate::theme::Theme;
@@ -257,18 +258,17 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             Constraint::Length(1),
         ])
         .split(area);
-    let searching = h.mode == Mode::Search;
+    // The search box always has the keyboard's text; the list has the selection.
+    let searching = h.mode == Mode::List;
     let mut q = vec![
         Span::styled("search: ", t.dim),
         Span::styled(h.query.clone(), t.match_hl),
     ];
     if searching {
         q.push(Span::styled("▏", t.accent));
-    } else if h.query.is_empty() {
-        q.push(Span::styled(
-            "press / and type to search all messages",
-            t.dim,
-        ));
+    }
+    if h.query.is_empty() {
+        q.push(Span::styled("type to search all messages", t.dim));
     }
     let count = if h.searching() {
         format!("sessions · {} hits", h.hit_rows().len())
@@ -288,7 +288,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         })
         .constraints([Constraint::Percentage(66), Constraint::Percentage(34)])
         .split(rows[1]);
-    let mut list_block = pane_block(app, "history".into(), !searching);
+    let mut list_block = pane_block(app, "history".into(), true);
     if let Some((level, text)) = &h.status {
         let style = match level {
             NoticeLevel::Info => t.info,
@@ -316,22 +316,45 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
                 .title(Span::styled(" preview ", t.title)),
         );
     f.render_widget(preview, parts[1]);
+    let km = &app.keymap;
     let help = match &h.mode {
         Mode::List => Line::styled(
-            " ↑↓ select · Enter resume · / search · r rename · d delete · e export md · E json · Esc back",
-            t.dim,
-        ),
-        Mode::Search => Line::styled(
-            " type to search · Enter/↓ to the results · Esc clears",
+            km.footer(
+                Context::History,
+                &[
+                    (&[Action::LineUp, Action::LineDown], "select"),
+                    (&[Action::Accept], "resume"),
+                    (&[Action::Rename], "rename"),
+                    (&[Action::Delete], "delete"),
+                    (&[Action::ExportMarkdown], "export md"),
+                    (&[Action::ExportJson], "json"),
+                    (
+                        &[Action::Close],
+                        if h.searching() { "clears" } else { "back" },
+                    ),
+                ],
+            ),
             t.dim,
         ),
         Mode::Rename(title) => Line::from(vec![
             Span::styled(" new title: ", t.accent),
             Span::styled(title.clone(), t.text),
-            Span::styled("▏  Enter saves · Esc cancels", t.dim),
+            Span::styled(
+                format!(
+                    "▏ {}",
+                    km.footer(
+                        Context::Edit,
+                        &[(&[Action::Accept], "saves"), (&[Action::Close], "cancels")]
+                    )
+                ),
+                t.dim,
+            ),
         ]),
         Mode::ConfirmDelete => Line::styled(
-            " delete this session for good? y deletes · any other key keeps it",
+            format!(
+                " delete this session for good? {} deletes · any other key keeps it",
+                km.key(Context::Confirm, Action::Accept)
+            ),
             t.error,
         ),
     };

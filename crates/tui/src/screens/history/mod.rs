@@ -1,17 +1,21 @@
 //! The history browser (Ctrl+O or /sessions): stored sessions newest first, incremental full-text
-//! search, a preview of the selected session, and resume / rename / delete / export.
+//! search, a preview of the selected session, and resume / rename / delete / export. Typing always
+//! goes to the search box; the actions sit on keys that cannot be typed (the keymap's `History`
+//! context), and each says what it did in the browser's status line.
 //!
 //! It asks the agent for everything (Op::ListSessions, Op::Search, ...) and shows what comes back
 //! (Event::SessionList, Event::SearchResults); it never reads the store.
 
 mod draw;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use llm_repl_protocol::{
     ExportFormat, Message, NoticeLevel, Op, SearchHit, SessionId, SessionSummary,
 };
 
 use crate::app::{App, Screen};
+use crate::keys::{Action, Context};
+use crate::panes::input_keys::typed;
 
 pub use draw::draw;
 
@@ -23,10 +27,10 @@ pub const HITS: usize = 50;
 /// What the keyboard is doing on this screen.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Mode {
+    /// Typing goes to the search box; the arrows move the selection; actions are on keys that
+    /// cannot be typed (see the keymap's `History` context).
     #[default]
     List,
-    /// Typing the search query.
-    Search,
     Rename(String),
     ConfirmDelete,
 }
@@ -139,7 +143,10 @@ pub fn open(app: &mut App) {
 fn search(app: &mut App) {
     let q = app.history.query.trim().to_string();
     app.history.sel = 0;
-    if !q.is_empty() {
+    if q.is_empty() {
+        app.history.hits = None;
+        app.history.waiting_search = false;
+    } else {
         app.history.waiting_search = true;
         app.send(Op::Search {
             query: q,
@@ -151,12 +158,12 @@ fn search(app: &mut App) {
 pub fn paste(app: &mut App, text: &str) {
     let line = text.lines().next().unwrap_or("");
     match &mut app.history.mode {
-        Mode::Search => {
+        Mode::List => {
             app.history.query.push_str(line);
             search(app);
         }
         Mode::Rename(t) => t.push_str(line),
-        _ => {}
+        Mode::ConfirmDelete => {}
     }
 }
 
@@ -188,116 +195,119 @@ pub fn handle_key(app: &mut App, key: KeyEvent) {
 }
 
 fn handle_key_inner(app: &mut App, key: KeyEvent) {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match app.history.mode.clone() {
-        Mode::Search => match key.code {
-            KeyCode::Esc => {
-                app.history.query.clear();
-                app.history.hits = None;
-                app.history.mode = Mode::List;
-            }
-            KeyCode::Enter | KeyCode::Down | KeyCode::Tab => app.history.mode = Mode::List,
-            KeyCode::Char('u') if ctrl => {
-                app.history.query.clear();
-                app.history.hits = None;
-            }
-            KeyCode::Backspace => {
-                app.history.query.pop();
-                search(app);
-            }
-            KeyCode::Char(c) if !ctrl => {
-                app.history.query.push(c);
-                search(app);
-            }
-            _ => {}
-        },
-        Mode::Rename(mut title) => match key.code {
-            KeyCode::Esc => app.history.mode = Mode::List,
-            KeyCode::Enter => {
-                app.history.mode = Mode::List;
-                let title = title.trim().to_string();
-                if let Some(id) = app.history.selected_id()
-                    && !title.is_empty()
-                {
-                    if let Some(s) = app.history.sessions.iter_mut().find(|s| s.id == id) {
-                        s.title = title.clone();
-                    }
-                    app.send(Op::RenameSession { id, title });
-                }
-            }
-            KeyCode::Backspace => {
-                title.pop();
-                app.history.mode = Mode::Rename(title);
-            }
-            KeyCode::Char('u') if ctrl => app.history.mode = Mode::Rename(String::new()),
-            KeyCode::Char(c) if !ctrl => {
-                title.push(c);
-                app.history.mode = Mode::Rename(title);
-            }
-            _ => {}
-        },
+        Mode::Rename(title) => rename_key(app, key, title),
         Mode::ConfirmDelete => {
-            if let (KeyCode::Char('y'), Some(id)) = (key.code, app.history.selected_id()) {
-                app.history.sessions.retain(|s| s.id != id);
-                if let Some((_, hits)) = &mut app.history.hits {
-                    hits.retain(|h| h.session_id != id);
-                }
-                app.history.total = app.history.total.saturating_sub(1);
-                app.history.clamp();
-                app.send(Op::DeleteSession { id });
+            let yes = app.keymap.lookup(Context::Confirm, &key) == Some(Action::Accept);
+            match (yes, app.history.selected_id()) {
+                (true, Some(id)) => delete(app, id),
+                _ => app.history.status = Some((NoticeLevel::Info, "nothing deleted".into())),
             }
             app.history.mode = Mode::List;
         }
-        Mode::List => match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => app.screen = Screen::Chat,
-            KeyCode::Char('o') if ctrl => app.screen = Screen::Chat,
-            KeyCode::Up | KeyCode::Char('k') => move_sel(app, -1),
-            KeyCode::Down | KeyCode::Char('j') => move_sel(app, 1),
-            KeyCode::PageUp => move_sel(app, -10),
-            KeyCode::PageDown => move_sel(app, 10),
-            KeyCode::Home | KeyCode::Char('g') => move_sel(app, -(app.history.rows() as isize)),
-            KeyCode::End | KeyCode::Char('G') => move_sel(app, app.history.rows() as isize),
-            KeyCode::Char('/') | KeyCode::Char('s') => app.history.mode = Mode::Search,
-            KeyCode::Enter => {
-                if let Some(id) = app.history.selected_id() {
-                    app.send(Op::OpenSession { id });
-                    app.screen = Screen::Chat;
-                }
+        Mode::List => list_key(app, key),
+    }
+}
+
+/// The browser's own keys; anything typed goes to the search box.
+fn list_key(app: &mut App, key: KeyEvent) {
+    let rows = app.history.rows() as isize;
+    match app.keymap.lookup(Context::History, &key) {
+        Some(Action::Close) if app.history.searching() => clear_search(app),
+        Some(Action::Close) => app.screen = Screen::Chat,
+        Some(Action::ClearLine) => clear_search(app),
+        Some(Action::LineUp) => move_sel(app, -1),
+        Some(Action::LineDown) => move_sel(app, 1),
+        Some(Action::PageUp) => move_sel(app, -10),
+        Some(Action::PageDown) => move_sel(app, 10),
+        Some(Action::Top) => move_sel(app, -rows),
+        Some(Action::Bottom) => move_sel(app, rows),
+        Some(Action::Accept) => {
+            if let Some(id) = app.history.selected_id() {
+                app.send(Op::OpenSession { id });
+                app.screen = Screen::Chat;
             }
-            KeyCode::Char('r') => {
-                if let Some(id) = app.history.selected_id() {
-                    let title = app
-                        .history
-                        .summary(&id)
-                        .map(|s| s.title.clone())
-                        .unwrap_or_default();
-                    app.history.mode = Mode::Rename(title);
-                }
+        }
+        Some(Action::Rename) => {
+            if let Some(id) = app.history.selected_id() {
+                let title = app
+                    .history
+                    .summary(&id)
+                    .map(|s| s.title.clone())
+                    .unwrap_or_default();
+                app.history.mode = Mode::Rename(title);
             }
-            KeyCode::Char('d') if app.history.selected_id().is_some() => {
-                app.history.mode = Mode::ConfirmDelete
+        }
+        Some(Action::Delete) if app.history.selected_id().is_some() => {
+            app.history.mode = Mode::ConfirmDelete;
+        }
+        Some(action @ (Action::ExportMarkdown | Action::ExportJson)) => {
+            if let Some(id) = app.history.selected_id() {
+                let format = if action == Action::ExportJson {
+                    ExportFormat::Json
+                } else {
+                    ExportFormat::Markdown
+                };
+                app.history.status = Some((NoticeLevel::Info, format!("exporting {id}…")));
+                app.send(Op::Export {
+                    id: Some(id),
+                    format,
+                    path: None,
+                });
             }
-            KeyCode::Char(c @ ('e' | 'E')) => {
-                if let Some(id) = app.history.selected_id() {
-                    let format = if c == 'E' {
-                        ExportFormat::Json
-                    } else {
-                        ExportFormat::Markdown
-                    };
-                    app.send(Op::Export {
-                        id: Some(id),
-                        format,
-                        path: None,
-                    });
-                }
-            }
-            KeyCode::Char(c) if !ctrl && c.is_alphanumeric() => {
-                // Typing anything else starts a search with it.
-                app.history.mode = Mode::Search;
+        }
+        _ => {
+            if let Some(c) = typed(&key) {
                 app.history.query.push(c);
                 search(app);
+            } else if key.code == KeyCode::Backspace && app.history.query.pop().is_some() {
+                search(app);
             }
-            _ => {}
-        },
+        }
     }
+}
+
+fn clear_search(app: &mut App) {
+    app.history.query.clear();
+    app.history.hits = None;
+    app.history.waiting_search = false;
+    app.history.clamp();
+}
+
+fn rename_key(app: &mut App, key: KeyEvent, mut title: String) {
+    match app.keymap.lookup(Context::Edit, &key) {
+        Some(Action::Close) => app.history.mode = Mode::List,
+        Some(Action::Accept) => {
+            app.history.mode = Mode::List;
+            let title = title.trim().to_string();
+            if let Some(id) = app.history.selected_id()
+                && !title.is_empty()
+            {
+                if let Some(s) = app.history.sessions.iter_mut().find(|s| s.id == id) {
+                    s.title = title.clone();
+                }
+                app.history.status = Some((NoticeLevel::Info, format!("renaming to “{title}”…")));
+                app.send(Op::RenameSession { id, title });
+            }
+        }
+        Some(Action::ClearLine) => app.history.mode = Mode::Rename(String::new()),
+        _ => {
+            if let Some(c) = typed(&key) {
+                title.push(c);
+            } else if key.code == KeyCode::Backspace {
+                title.pop();
+            }
+            app.history.mode = Mode::Rename(title);
+        }
+    }
+}
+
+fn delete(app: &mut App, id: SessionId) {
+    app.history.sessions.retain(|s| s.id != id);
+    if let Some((_, hits)) = &mut app.history.hits {
+        hits.retain(|h| h.session_id != id);
+    }
+    app.history.total = app.history.total.saturating_sub(1);
+    app.history.clamp();
+    app.send(Op::DeleteSession { id });
 }
