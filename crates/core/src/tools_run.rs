@@ -131,7 +131,11 @@ pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> Ran {
 fn failed_assessment(e: &tokio::task::JoinError) -> Assessment {
     let reason = format!(
         "the risk assessment of this call failed ({}): it needs approval",
-        if e.is_panic() { "it panicked" } else { "it was cancelled" }
+        if e.is_panic() {
+            "it panicked"
+        } else {
+            "it was cancelled"
+        }
     );
     Assessment {
         findings: vec![llm_repl_protocol::Finding {

@@ -338,9 +338,15 @@ impl<'a> Assess<'a> {
     fn program(&mut self, name: &str, args: &[Node], node: Node) {
         let base = name.rsplit('/').next().unwrap_or(name);
         if name.contains('/')
-            && !["/bin/", "/usr/bin/", "/usr/local/bin/", "/sbin/", "/usr/sbin/"]
-                .iter()
-                .any(|d| name.starts_with(d) && !name[d.len()..].contains('/'))
+            && ![
+                "/bin/",
+                "/usr/bin/",
+                "/usr/local/bin/",
+                "/sbin/",
+                "/usr/sbin/",
+            ]
+            .iter()
+            .any(|d| name.starts_with(d) && !name[d.len()..].contains('/'))
         {
             self.add(
                 Medium,
@@ -360,20 +366,26 @@ impl<'a> Assess<'a> {
             self.interpreter(base, &lits, node);
         }
         match base {
-            "rm" => {
-                if lits.iter().flatten().any(|a| {
-                    *a == "--recursive"
-                        || (a.starts_with('-') && !a.starts_with("--") && a.contains(['r', 'R']))
-                }) {
-                    self.add(High, "rm-recursive", "recursive delete".into(), node);
-                }
+            "rm" if lits.iter().flatten().any(|a| {
+                *a == "--recursive"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains(['r', 'R']))
+            }) =>
+            {
+                self.add(High, "rm-recursive", "recursive delete".into(), node);
             }
             "find" => {
                 if let Some(a) = lits.iter().flatten().find(|a| {
                     matches!(
                         **a,
-                        "-delete" | "-exec" | "-execdir" | "-ok" | "-okdir" | "-fprint"
-                            | "-fprint0" | "-fprintf" | "-fls"
+                        "-delete"
+                            | "-exec"
+                            | "-execdir"
+                            | "-ok"
+                            | "-okdir"
+                            | "-fprint"
+                            | "-fprint0"
+                            | "-fprintf"
+                            | "-fls"
                     )
                 }) {
                     self.add(
@@ -405,10 +417,8 @@ impl<'a> Assess<'a> {
                     );
                 }
             }
-            "sed" => {
-                if lits.iter().flatten().any(|a| a.starts_with("-i")) {
-                    self.add(Medium, "in-place-edit", "sed -i: edits files".into(), node);
-                }
+            "sed" if lits.iter().flatten().any(|a| a.starts_with("-i")) => {
+                self.add(Medium, "in-place-edit", "sed -i: edits files".into(), node);
             }
             "awk" | "gawk" | "mawk" | "nawk" => {
                 let code = args.iter().map(|a| self.text(*a)).collect::<Vec<_>>();

@@ -24,10 +24,22 @@ async fn attacks_are_denied_headless_and_do_nothing() {
     let ws = workspace();
     let mut h = agent::agent(tools_with(20, 1 << 20), ws.path(), false);
     let attacks = [
-        ("python", json!({"code": "import os\ngetattr(os, 'sys' + 'tem')('touch pwned1')"})),
-        ("python", json!({"code": "__builtins__.__import__('os').system('touch pwned2')"})),
-        ("python", json!({"code": "o = open\no('pwned3', 'w').write('x')"})),
-        ("python", json!({"code": format!("import os\nos.system('touch pwned4')\nx = {}1", "-".repeat(5000))})),
+        (
+            "python",
+            json!({"code": "import os\ngetattr(os, 'sys' + 'tem')('touch pwned1')"}),
+        ),
+        (
+            "python",
+            json!({"code": "__builtins__.__import__('os').system('touch pwned2')"}),
+        ),
+        (
+            "python",
+            json!({"code": "o = open\no('pwned3', 'w').write('x')"}),
+        ),
+        (
+            "python",
+            json!({"code": format!("import os\nos.system('touch pwned4')\nx = {}1", "-".repeat(5000))}),
+        ),
         ("shell", json!({"command": "r''m -rf data"})),
         ("shell", json!({"command": "${X}m -rf data"})),
         ("shell", json!({"command": "sh -c 'rm -rf data'"})),
@@ -35,7 +47,12 @@ async fn attacks_are_denied_headless_and_do_nothing() {
     ];
     for (tool, args) in &attacks {
         let seen = agent::call(&mut h, tool, args).await;
-        assert_eq!(seen.status, ToolStatus::Denied, "{tool} {args}: {}", seen.content);
+        assert_eq!(
+            seen.status,
+            ToolStatus::Denied,
+            "{tool} {args}: {}",
+            seen.content
+        );
         assert!(seen.content.contains("approval"), "{}", seen.content);
     }
     for f in ["pwned1", "pwned2", "pwned3", "pwned4"] {
@@ -57,7 +74,10 @@ async fn attacks_ask_the_user_interactively() {
     let ws = workspace();
     let mut h = agent::agent(tools_with(20, 1 << 20), ws.path(), true);
     for (tool, args) in [
-        ("python", json!({"code": "import builtins\nbuiltins.exec('import os')"})),
+        (
+            "python",
+            json!({"code": "import builtins\nbuiltins.exec('import os')"}),
+        ),
         ("shell", json!({"command": "$(echo rm) -rf data"})),
         ("shell", json!({"command": "tmux send-keys 'id' Enter"})),
     ] {
@@ -66,7 +86,12 @@ async fn attacks_ask_the_user_interactively() {
         assert_eq!(seen.status, ToolStatus::Denied, "{}", seen.content);
     }
     assert!(ws.path().join("data/keep.txt").exists());
-    let seen = agent::call(&mut h, "python", &json!({"code": "import math\nmath.factorial(5)"})).await;
+    let seen = agent::call(
+        &mut h,
+        "python",
+        &json!({"code": "import math\nmath.factorial(5)"}),
+    )
+    .await;
     assert!(!seen.approval_requested);
     assert!(seen.content.contains("120"), "{}", seen.content);
 }

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-
 use llm_repl_protocol::RiskLevel;
-
 
 /// (snippet, expected finding codes, sorted)
 const TABLE: &[(&str, &[&str])] = &[

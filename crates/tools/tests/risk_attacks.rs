@@ -127,7 +127,11 @@ fn what_cannot_be_analysed_is_high() {
 #[test]
 fn fullwidth_identifiers_are_normalised() {
     // Python reads identifiers NFKC-normalised: `ｅｖａｌ` is `eval`.
-    must_ask("unicode", &["ｅｖａｌ('1')", "import os\nos.ｓｙｓｔｅｍ('id')"], python);
+    must_ask(
+        "unicode",
+        &["ｅｖａｌ('1')", "import os\nos.ｓｙｓｔｅｍ('id')"],
+        python,
+    );
 }
 
 #[test]

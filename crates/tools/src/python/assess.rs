@@ -202,8 +202,10 @@ fn analyse_cell(code: &str, nested: u8, budget: &Cell<usize>) -> Outcome {
         return bounded;
     }
     let lines = Lines::new(code);
-    stacker::maybe_grow(CELL_RED_ZONE, CELL_STACK, || {
-        match ruff_python_parser::parse_module(code) {
+    stacker::maybe_grow(
+        CELL_RED_ZONE,
+        CELL_STACK,
+        || match ruff_python_parser::parse_module(code) {
             Err(e) => Outcome::Syntax(SyntaxProblem {
                 message: e.error.to_string(),
                 line: lines.line_of(e.location.start()),
@@ -214,8 +216,8 @@ fn analyse_cell(code: &str, nested: u8, budget: &Cell<usize>) -> Outcome {
                 walk.run(&parsed.syntax().body);
                 Outcome::Parsed(walk.findings)
             }
-        }
-    })
+        },
+    )
 }
 
 /// Findings of a string literal analysed as code; `None` when it is not (complete) code.
@@ -274,8 +276,9 @@ pub fn assessment(analysis: &Analysis) -> Assessment {
         Some(se) => Some(format!(
             "the code could not be parsed ({se}); code that cannot be analysed needs approval"
         )),
-        None => (!risky.is_empty())
-            .then(|| format!("the code does risky things: {}", risky.join(", "))),
+        None => {
+            (!risky.is_empty()).then(|| format!("the code does risky things: {}", risky.join(", ")))
+        }
     };
     Assessment {
         findings,

@@ -90,9 +90,7 @@ pub(super) fn qualified(d: &str) -> Option<Rule> {
         "os.remove" | "os.unlink" => (Medium, "delete-file", "deletes a file"),
         "os.rmdir" | "os.removedirs" => (Medium, "delete-dir", "deletes directories"),
         "os.rename" | "os.renames" | "os.replace" => (Medium, "rename", "renames a file"),
-        "os.chmod" | "os.fchmod" | "os.lchmod" => {
-            (Medium, "chmod", "changes file permissions")
-        }
+        "os.chmod" | "os.fchmod" | "os.lchmod" => (Medium, "chmod", "changes file permissions"),
         "os.chown" | "os.fchown" | "os.lchown" | "shutil.chown" => {
             (Medium, "chown", "changes file ownership")
         }
@@ -123,29 +121,21 @@ pub(super) fn qualified(d: &str) -> Option<Rule> {
             "import-path",
             "reads or changes where imports come from",
         ),
-        "inspect.getmembers" | "inspect.getattr_static" | "operator.attrgetter"
-        | "operator.methodcaller" => (
-            High,
-            "dynamic-attr",
-            "looks up attributes by computed name",
-        ),
-        "gc.get_objects" | "gc.get_referrers" | "gc.get_referents" => (
-            High,
-            "object-walk",
-            "reaches any object of the interpreter",
-        ),
+        "inspect.getmembers"
+        | "inspect.getattr_static"
+        | "operator.attrgetter"
+        | "operator.methodcaller" => (High, "dynamic-attr", "looks up attributes by computed name"),
+        "gc.get_objects" | "gc.get_referrers" | "gc.get_referents" => {
+            (High, "object-walk", "reaches any object of the interpreter")
+        }
         "types.FunctionType" | "types.CodeType" | "types.LambdaType" => {
             (High, "code-object", "builds functions from code objects")
         }
-        "pickle.load" | "pickle.loads" | "pickle.Unpickler" | "_pickle.loads"
-        | "_pickle.load" | "shelve.open" | "marshal.load" | "marshal.loads" => {
+        "pickle.load" | "pickle.loads" | "pickle.Unpickler" | "_pickle.loads" | "_pickle.load"
+        | "shelve.open" | "marshal.load" | "marshal.loads" => {
             (High, "unpickle", "deserialising can run arbitrary code")
         }
-        "typing.get_type_hints" => (
-            High,
-            "exec-string",
-            "evaluates string annotations as code",
-        ),
+        "typing.get_type_hints" => (High, "exec-string", "evaluates string annotations as code"),
         "asyncio.create_subprocess_exec" | "asyncio.create_subprocess_shell" | "pty.spawn" => {
             (High, "spawn", "runs another program")
         }
@@ -203,7 +193,9 @@ pub(super) fn attribute(attr: &str) -> Option<Rule> {
             "frame-access",
             "reaches the globals and builtins of running frames",
         ),
-        "subprocess_exec" | "subprocess_shell" | "create_subprocess_exec"
+        "subprocess_exec"
+        | "subprocess_shell"
+        | "create_subprocess_exec"
         | "create_subprocess_shell" => (High, "spawn", "runs another program"),
         // Reaching a module through another one: `shlex.os`, `pathlib.os`, `x.sys.modules`.
         "os" | "sys" | "subprocess" | "builtins" | "posix" | "nt" | "_os" | "importlib"

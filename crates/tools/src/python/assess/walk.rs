@@ -318,7 +318,11 @@ impl<'s> Walk<'s> {
                     line,
                 );
             }
-            if mutates && matches!(base.as_str(), "sys.path" | "sys.meta_path" | "sys.path_hooks")
+            if mutates
+                && matches!(
+                    base.as_str(),
+                    "sys.path" | "sys.meta_path" | "sys.path_hooks"
+                )
             {
                 self.add(
                     (
