@@ -57,6 +57,12 @@ fn program(name: &str) -> Option<(RiskLevel, &'static str, &'static str)> {
         "exec" => (High, "exec", "replaces the shell with another program"),
         "source" | "." => (High, "source", "runs another file's commands in this shell"),
         "xargs" | "parallel" => (High, "xargs", "runs commands built from its input"),
+        "trap" => (High, "trap", "runs a command string later"),
+        "make" | "just" | "ninja" => (
+            Medium,
+            "runs-script",
+            "runs the workspace's build recipes, unanalysed",
+        ),
         "git" => (Low, "git", "changes a repository"),
         "sed" => return None, // checked by its arguments
         _ if name.starts_with("mkfs") => (High, "mkfs", "formats a file system"),
@@ -419,6 +425,26 @@ impl<'a> Assess<'a> {
             }
             "sed" if lits.iter().flatten().any(|a| a.starts_with("-i")) => {
                 self.add(Medium, "in-place-edit", "sed -i: edits files".into(), node);
+            }
+            "cp" | "mv" | "tee" | "install" | "ln" | "touch" | "mkdir" => {
+                if let Some(t) = lits.iter().flatten().find(|a| {
+                    (a.starts_with('/') && !a.starts_with("/dev/null")) || a.contains("..")
+                }) {
+                    self.add(
+                        Medium,
+                        "write-outside",
+                        format!("{base} {t}: writes outside the workspace"),
+                        node,
+                    );
+                }
+                if args.iter().any(|a| self.text(*a).starts_with('~')) {
+                    self.add(
+                        Medium,
+                        "write-outside",
+                        format!("{base}: writes to the home directory"),
+                        node,
+                    );
+                }
             }
             "awk" | "gawk" | "mawk" | "nawk" => {
                 let code = args.iter().map(|a| self.text(*a)).collect::<Vec<_>>();

@@ -290,6 +290,64 @@ pub fn assessment(analysis: &Analysis) -> Assessment {
 mod tests {
     use super::*;
 
+    /// The deepest trees the bounds let through, analysed on a thread with a small stack: the
+    /// parse, walk and drop must not overflow it (they grow their stack on demand).
+    #[test]
+    fn no_input_within_the_bounds_overflows_the_stack() {
+        let ops = MAX_OPS_PER_LINE - 10;
+        let cases = [
+            format!("x = {}1", "-".repeat(ops)),
+            format!("x = {}1", "not ".repeat(ops)),
+            format!("x = {}1", "1 ** ".repeat(ops)),
+            format!("x = {}1", "lambda: ".repeat(ops)),
+            format!("x = {}1", "1 if 1 else ".repeat(ops / 3)),
+            format!("x = {}", "a.".repeat(ops) + "b"),
+            format!("x = f{}", "()".repeat(ops / 2)),
+            format!(
+                "x = {}1{}",
+                "[-".repeat(MAX_BRACKETS - 1),
+                "]".repeat(MAX_BRACKETS - 1)
+            ),
+            (0..MAX_INDENT)
+                .map(|i| format!("{}if 1:\n", " ".repeat(i)))
+                .chain([format!(
+                    "{}x = {}1\n",
+                    " ".repeat(MAX_INDENT),
+                    "-".repeat(ops)
+                )])
+                .collect(),
+        ];
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                cases
+                    .iter()
+                    .map(|c| analyze(c).syntax_error.is_none())
+                    .collect::<Vec<_>>()
+            })
+            .expect("thread");
+        let parsed = handle.join().expect("no overflow, no panic");
+        assert!(parsed.iter().all(|p| *p), "{parsed:?}");
+    }
+
+    #[test]
+    fn bounds_are_high_and_say_why() {
+        for (code, want) in [
+            (
+                format!("x = {}1", "-".repeat(MAX_OPS_PER_LINE + 1)),
+                "too-complex",
+            ),
+            (format!("x = {}1", "(".repeat(MAX_BRACKETS + 1)), "too-deep"),
+            ("x = 1\n".repeat(MAX_ANALYSED_BYTES / 6 + 1), "too-large"),
+        ] {
+            let a = analyze(&code);
+            assert_eq!(a.findings.len(), 1, "{:?}", a.findings);
+            assert_eq!(a.findings[0].code, want);
+            assert_eq!(a.findings[0].level, RiskLevel::High);
+            assert!(assessment(&a).needs_approval.is_some());
+        }
+    }
+
     #[test]
     fn lines_and_columns() {
         let l = Lines::new("ab\r\ncd\ref\né=1");

@@ -19,10 +19,14 @@ use super::rules::{self, Rule};
 /// Nodes deeper than this are not walked (the cell is flagged instead). The lexical bounds in
 /// `super` keep real cells far below it; this is the walk's own guard.
 const MAX_DEPTH: usize = 4_000;
+/// Attribute chains longer than this are not resolved to a qualified name.
+const MAX_CHAIN: usize = 16;
 /// Strings inside strings inside strings: deeper ones are not tried as code.
 const MAX_NESTED: u8 = 3;
 /// Only strings of this size are tried as code.
 const STRING_CODE_BYTES: std::ops::RangeInclusive<usize> = 6..=64 * 1024;
+/// What one try costs of the budget at least (bounds the number of tries per cell).
+const STRING_MIN_CHARGE: usize = 256;
 
 pub(super) struct Walk<'s> {
     lines: &'s Lines<'s>,
@@ -80,6 +84,16 @@ impl<'s> Walk<'s> {
 
     /// The qualified name of a `Name` or `a.b.c` chain, import aliases resolved.
     fn resolve(&self, expr: &Expr) -> Option<String> {
+        // No rule names a chain this long; stopping keeps long chains linear, not quadratic.
+        let mut links = 0;
+        let mut e = expr;
+        while let Expr::Attribute(a) = e {
+            links += 1;
+            if links > MAX_CHAIN {
+                return None;
+            }
+            e = &a.value;
+        }
         match expr {
             Expr::Name(n) => Some(
                 self.aliases
@@ -387,11 +401,13 @@ impl<'s> Walk<'s> {
         if self.nested >= MAX_NESTED
             || !STRING_CODE_BYTES.contains(&text.len())
             || !text.contains(['(', '.', '['])
-            || self.budget.get() < text.len()
+            || self.budget.get() < text.len().max(STRING_MIN_CHARGE)
         {
             return;
         }
-        self.budget.set(self.budget.get() - text.len());
+        // Each try costs at least STRING_MIN_CHARGE, so many tiny strings cannot add up.
+        self.budget
+            .set(self.budget.get() - text.len().max(STRING_MIN_CHARGE));
         let Some(inner) = super::nested_findings(text, self.nested + 1, self.budget) else {
             return;
         };
