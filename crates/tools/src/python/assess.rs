@@ -9,8 +9,10 @@
 //! call, and a cell that could not be parsed under that interpreter's recursion limit (the
 //! REPL's own limit can be raised by an earlier cell, the analyzer's could not) was rated low,
 //! so deep code ran without approval. Measured on the development machine
-//! (`cargo bench -p llm-repl-tools --bench risk_analysis`): a typical 10-line cell takes about
-//! 0.03 ms, a 100 KB cell about 6 ms, against 14 ms for the interpreter's start alone.
+//! (`cargo bench -p llm-repl-tools --bench agent_tool_path`, 2 cores under heavy load): a
+//! typical 7-line cell takes 0.04 ms median, a 100 KB cell 5-14 ms, against ~14 ms for the
+//! interpreter's start alone; the whole warm python call through the agent, analysis
+//! included, 0.5 ms median.
 //! (A long-lived sandboxed analyzer process was the other choice: it keeps CPython's exact
 //! grammar, but adds a process to supervise, a pipe round trip per call, and a second place
 //! where limits live.)
