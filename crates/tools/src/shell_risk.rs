@@ -271,6 +271,19 @@ impl<'a> Assess<'a> {
                     );
                 }
             }
+            "curl"
+                if args.iter().any(|a| {
+                    let t = self.text(*a);
+                    t.starts_with("--unix-socket") || t.starts_with("--abstract-unix-socket")
+                }) =>
+            {
+                self.add(
+                    High,
+                    "unix-socket",
+                    "curl --unix-socket: talks to a local service (a container daemon...)".into(),
+                    node,
+                );
+            }
             "sed" if lits.iter().flatten().any(|a| a.starts_with("-i")) => {
                 self.add(Medium, "in-place-edit", "sed -i: edits files".into(), node);
             }

@@ -78,6 +78,9 @@ fn exec_eval_compile_import_and_builtins_are_high() {
             "import pickle\npickle.loads(b'cos\\nsystem\\n(S\\'id\\'\\ntR.')",
             "import typing\ndef f(x: \"__import__('os').system('id')\"): pass\ntyping.get_type_hints(f)",
             "import sys\nsys.modules['os'].system('id')",
+            "print.__self__.exec('import os')",
+            "f'{__import__(\"os\").system(\"id\")}'",
+            "import asyncio\nasyncio.open_unix_connection('/run/docker.sock')",
         ],
         python,
     );
@@ -217,6 +220,7 @@ fn shell_dangerous_programs_are_high() {
             "echo x > \"$OUT\"",
             "PATH=.:$PATH ls",
             "trap 'rm -rf data' EXIT",
+            "curl --unix-socket /var/run/docker.sock http://x/containers/json",
             "cp payload /etc/profile.d/x.sh",
             "tee ~/.bashrc < payload",
             "ls && (",

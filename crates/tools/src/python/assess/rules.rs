@@ -52,7 +52,8 @@ pub(super) fn module(m: &str) -> Option<Rule> {
         "webbrowser" | "pydoc" => (Medium, "runs-program", "may start other programs"),
         "urllib" | "urllib.request" | "http.client" | "requests" | "httpx" | "ftplib"
         | "smtplib" | "telnetlib" | "urllib3" | "aiohttp" | "websocket" | "websockets"
-        | "xmlrpc" | "xmlrpc.client" | "ssl" | "poplib" | "imaplib" => {
+        | "xmlrpc" | "xmlrpc.client" | "ssl" | "poplib" | "imaplib" | "http.server"
+        | "socketserver" | "asyncore" | "asynchat" => {
             (Medium, "network-import", "can reach the network")
         }
         "pickle" | "_pickle" | "shelve" => (Low, "import-pickle", "unpickling runs code"),
@@ -193,6 +194,21 @@ pub(super) fn attribute(attr: &str) -> Option<Rule> {
             "frame-access",
             "reaches the globals and builtins of running frames",
         ),
+        "open_unix_connection"
+        | "create_unix_connection"
+        | "start_unix_server"
+        | "create_unix_server"
+        | "AF_UNIX" => (
+            High,
+            "unix-socket",
+            "talks to a local service over a Unix socket",
+        ),
+        "open_connection"
+        | "create_connection"
+        | "start_server"
+        | "create_server"
+        | "create_datagram_endpoint" => (Medium, "network", "opens network connections"),
+        "ctypeslib" => (High, "import-ctypes", "calls native code directly"),
         "subprocess_exec"
         | "subprocess_shell"
         | "create_subprocess_exec"
