@@ -277,3 +277,49 @@ fn workspace_plugins_need_approval_config_plugins_do_not() {
     let mine = tool(&set.tools, "my_count").assess(&args);
     assert!(mine.needs_approval.is_none(), "{:?}", mine.findings);
 }
+
+/// Where the Rust parser and CPython could disagree (odd line breaks and whitespace inside
+/// comments, strings, continuations): whenever CPython sees the `os.system` call, the analysis
+/// must flag the cell (or not parse it, which is flagged too).
+#[test]
+fn the_parser_never_hides_code_cpython_would_run() {
+    use std::io::Write;
+    let seps = [
+        "\r", "\x0c", "\x0b", "\u{2028}", "\u{85}", "\u{a0}", "\t", "\x00", "\\\n",
+    ];
+    let shapes = [
+        "import os\nx = 1 #{S}os.system('id')\n",
+        "import os\nx = 1{S}os.system('id')\n",
+        "import os\ns = '''{S}'''; os.system('id')\n",
+        "import os\nif 1:{S}    os.system('id')\n",
+        "import os\nx = 1 \\{S}+ os.system('id')\n",
+    ];
+    let mut checked = 0;
+    for shape in shapes {
+        for sep in seps {
+            let code = shape.replace("{S}", sep);
+            let mut py = std::process::Command::new("/usr/bin/python3")
+                .args(["-I", "-c", "import ast,sys\ntry:\n t=ast.parse(sys.stdin.buffer.read().decode())\nexcept Exception:\n print('noparse'); sys.exit()\nprint(any(isinstance(n, ast.Attribute) and n.attr == 'system' for n in ast.walk(t)))"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            py.stdin.take().unwrap().write_all(code.as_bytes()).unwrap();
+            let out = py.wait_with_output().unwrap();
+            let cpython = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if cpython == "True" {
+                checked += 1;
+                let a = python(&code);
+                assert!(
+                    a.needs_approval.is_some(),
+                    "CPython runs os.system in {code:?}, the analysis missed it: {:?}",
+                    a.findings
+                );
+            }
+        }
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} shapes ran os.system under CPython"
+    );
+}
