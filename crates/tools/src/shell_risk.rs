@@ -17,6 +17,8 @@ use tables::{is_hijack_variable, is_interpreter, is_wrapper, plain, program};
 
 /// Command lines larger than this are not analysed (flagged `High`).
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
+/// The parse of one command line stops after this long (it takes microseconds normally).
+const PARSE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
 struct Assess<'a> {
     src: &'a str,
@@ -439,8 +441,24 @@ pub fn assess_command(cmd: &str) -> Vec<Finding> {
     {
         return fail("unparsed", "the shell parser could not be loaded".into());
     }
-    let Some(tree) = parser.parse(cmd, None) else {
-        return fail("unparsed", "the command line could not be parsed".into());
+    // Error recovery on pathological input can be slow: past the deadline the parse stops,
+    // and what was not parsed is risky.
+    let deadline = std::time::Instant::now() + PARSE_DEADLINE;
+    let mut past_deadline = |_: &tree_sitter::ParseState| std::time::Instant::now() > deadline;
+    let bytes = cmd.as_bytes();
+    let tree = parser.parse_with_options(
+        &mut |i, _| bytes.get(i..).unwrap_or_default(),
+        None,
+        Some(tree_sitter::ParseOptions::new().progress_callback(&mut past_deadline)),
+    );
+    let Some(tree) = tree else {
+        return fail(
+            "unparsed",
+            format!(
+                "the command line could not be parsed within {} ms: treated as risky",
+                PARSE_DEADLINE.as_millis()
+            ),
+        );
     };
     let root = tree.root_node();
     let mut a = Assess {
@@ -470,6 +488,32 @@ pub fn assess_command(cmd: &str) -> Vec<Finding> {
             if !cursor.goto_parent() {
                 return a.findings;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pathological lines up to the size bound finish (the parse has a deadline, the walk is
+    /// iterative) and are high. (Without the deadline these took 420 s in a debug build.)
+    #[test]
+    fn pathological_lines_are_bounded_and_high() {
+        let n = MAX_COMMAND_BYTES / 2 - 8;
+        for line in [
+            "$(".repeat(n),
+            "(".repeat(n * 2 - 8),
+            format!("{}rm{}", "$(".repeat(n / 2), ")".repeat(n / 2)),
+            "a|".repeat(n),
+            "x".repeat(MAX_COMMAND_BYTES + 1),
+        ] {
+            let findings = assess_command(&line);
+            assert!(
+                findings.iter().any(|f| f.level == High),
+                "{}...: {findings:?}",
+                &line[..20]
+            );
         }
     }
 }
