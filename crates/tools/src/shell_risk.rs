@@ -30,6 +30,10 @@ struct Assess<'a> {
 impl<'a> Assess<'a> {
     fn add(&mut self, level: RiskLevel, code: &str, message: String, node: Node) {
         let line = node.start_position().row as u32 + 1;
+        // Enough to decide and to show; more would only cost time (the dedup is linear).
+        if self.findings.len() >= 200 {
+            return;
+        }
         if self
             .findings
             .iter()

@@ -332,6 +332,21 @@ mod tests {
         assert!(parsed.iter().all(|p| *p), "{parsed:?}");
     }
 
+    /// Inputs at the size bound made of many findings, strings or statements stay linear.
+    #[test]
+    fn large_cells_are_analysed_in_bounded_work() {
+        let n = MAX_ANALYSED_BYTES / 20;
+        for cell in [
+            "os.system('x')\n".repeat(n),
+            "s = 'a.b(c)'\n".repeat(n),
+            "x = f(a.b.c.d)\n".repeat(n),
+        ] {
+            let a = analyze(&cell);
+            assert!(a.syntax_error.is_none());
+            assert!(a.findings.len() <= 200);
+        }
+    }
+
     #[test]
     fn bounds_are_high_and_say_why() {
         for (code, want) in [

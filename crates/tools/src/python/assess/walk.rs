@@ -19,6 +19,8 @@ use super::rules::{self, Rule};
 /// Nodes deeper than this are not walked (the cell is flagged instead). The lexical bounds in
 /// `super` keep real cells far below it; this is the walk's own guard.
 const MAX_DEPTH: usize = 4_000;
+/// Findings kept per cell.
+const MAX_FINDINGS: usize = 200;
 /// Attribute chains longer than this are not resolved to a qualified name.
 const MAX_CHAIN: usize = 16;
 /// Strings inside strings inside strings: deeper ones are not tried as code.
@@ -67,6 +69,10 @@ impl<'s> Walk<'s> {
     }
 
     fn add_coded(&mut self, (level, _, why): Rule, code: &str, what: &str, line: u32) {
+        // Enough to decide and to show; more would only cost time (the dedup is linear).
+        if self.findings.len() >= MAX_FINDINGS {
+            return;
+        }
         if self
             .findings
             .iter()
