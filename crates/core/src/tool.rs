@@ -91,7 +91,11 @@ pub struct Assessment {
 pub trait Tool: Send + Sync {
     fn spec(&self) -> ToolSpec;
 
-    /// Static analysis of a call before it runs (syntax, risk). The default finds nothing.
+    /// Static analysis of a call before it runs (syntax, risk). The default finds nothing, which
+    /// suits tools that only read the workspace. A tool that runs code the user did not write
+    /// (plugins, MCP and other external tools) must set `needs_approval` unless the user's
+    /// config trusts it, so the approval policy covers it like the built-in tools. A panic
+    /// here is treated as "needs approval".
     fn assess(&self, _args: &serde_json::Value) -> Assessment {
         Assessment::default()
     }

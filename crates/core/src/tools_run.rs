@@ -75,12 +75,13 @@ pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> Ran {
         Ok(args) => args,
         Err(message) => return Ran::early(ToolStatus::Error, message, "bad arguments"),
     };
-    // Assessment may run a parser process: keep it off the async workers.
+    // Assessment parses (and for some tools may be slow): keep it off the async workers. An
+    // assessment that panics fails closed: the call needs approval, never "not needed".
     let assessment = {
         let (tool, args) = (tool.clone(), args.clone());
         tokio::task::spawn_blocking(move || tool.assess(&args))
             .await
-            .unwrap_or_default()
+            .unwrap_or_else(|e| failed_assessment(&e))
     };
     let decision = match approve(ctx, call, &assessment).await {
         Ok(decision) => decision,
@@ -123,6 +124,27 @@ pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> Ran {
         content: outcome.content,
         output,
         decision,
+    }
+}
+
+/// The assessment of a call whose tool's `assess` panicked: approval needed.
+fn failed_assessment(e: &tokio::task::JoinError) -> Assessment {
+    let reason = format!(
+        "the risk assessment of this call failed ({}): it needs approval",
+        if e.is_panic() {
+            "it panicked"
+        } else {
+            "it was cancelled"
+        }
+    );
+    Assessment {
+        findings: vec![llm_repl_protocol::Finding {
+            level: llm_repl_protocol::RiskLevel::High,
+            code: "assessment-failed".into(),
+            message: reason.clone(),
+            line: None,
+        }],
+        needs_approval: Some(reason),
     }
 }
 

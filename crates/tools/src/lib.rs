@@ -17,6 +17,7 @@ mod python;
 mod runner;
 mod search;
 mod shell;
+mod shell_risk;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};

@@ -2,11 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-
 use llm_repl_protocol::RiskLevel;
-
-const PY: &str = "/usr/bin/python3";
 
 /// (snippet, expected finding codes, sorted)
 const TABLE: &[(&str, &[&str])] = &[
@@ -62,7 +58,7 @@ const TABLE: &[(&str, &[&str])] = &[
 #[test]
 fn findings_table() {
     for (code, want) in TABLE {
-        let a = llm_repl_tools::analyze(Path::new(PY), code).unwrap();
+        let a = llm_repl_tools::analyze(code);
         assert!(a.syntax_error.is_none(), "{code}: {:?}", a.syntax_error);
         let mut got: Vec<&str> = a.findings.iter().map(|f| f.code.as_str()).collect();
         got.sort();
@@ -76,17 +72,18 @@ fn findings_table() {
 
 #[test]
 fn levels_and_approval() {
-    let a = llm_repl_tools::analyze(Path::new(PY), "import os\nx = 1\nos.system('ls')").unwrap();
+    let a = llm_repl_tools::analyze("import os\nx = 1\nos.system('ls')");
     assert_eq!(a.findings[0].level, RiskLevel::High);
     assert_eq!(a.findings[0].line, Some(3));
-    let a = llm_repl_tools::analyze(Path::new(PY), "import shutil").unwrap();
+    let a = llm_repl_tools::analyze("import shutil");
     assert_eq!(a.findings[0].level, RiskLevel::Low);
 }
 
 #[test]
 fn syntax_error_position() {
-    let a = llm_repl_tools::analyze(Path::new(PY), "x = (1,\ny = 2").unwrap();
+    let a = llm_repl_tools::analyze("x = (1,\ny = 2");
     let se = a.syntax_error.unwrap();
-    assert_eq!(se.line, 1, "{se:?}");
+    // The parser reports where the statement went wrong (CPython: where the bracket opened).
+    assert!(se.line == 1 || se.line == 2, "{se:?}");
     assert!(se.to_string().starts_with("SyntaxError:"), "{se}");
 }

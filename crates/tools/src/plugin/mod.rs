@@ -19,12 +19,21 @@
 //! and docstring become the tool's JSON schema. A call runs the plugin's source and then the
 //! function in the session's sandboxed interpreter (the sandbox cannot read the config dir, so
 //! the source travels with the call).
+//!
+//! Approval: a plugin is code the model did not write and the user may not have read, so it goes
+//! through the same policy as the built-in tools. The rule: plugins in the user's config dir are
+//! **trusted** (the user installed them there): their source's findings are shown, nothing is
+//! asked. Plugins in the workspace (`.llm-repl/tools`) are **third-party code** (they came with
+//! the repository): under `on-risk` every call asks (approve for the session to stop asking),
+//! with the findings of the plugin's source (the Rust analyzer, once per plugin) attached.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use llm_repl_core::tool::Assessment;
 use llm_repl_core::{Tool, ToolContext, ToolOutcome, ToolSpec};
+use llm_repl_protocol::{Finding, RiskLevel};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -67,7 +76,9 @@ pub struct PluginScan {
 pub fn plugin_tools(python: &PythonTool, dirs: &[PathBuf], reserved: &[String]) -> PluginScan {
     let mut scan = PluginScan::default();
     let mut files: Vec<(String, String)> = Vec::new();
+    let mut trusted_files: Vec<String> = Vec::new();
     for dir in dirs {
+        let trusted = !is_workspace_dir(dir);
         let Ok(rd) = std::fs::read_dir(dir) else {
             continue;
         };
@@ -88,7 +99,12 @@ pub fn plugin_tools(python: &PythonTool, dirs: &[PathBuf], reserved: &[String]) 
                 }
             }
             match std::fs::read_to_string(&p) {
-                Ok(src) => files.push((p.display().to_string(), src)),
+                Ok(src) => {
+                    if trusted {
+                        trusted_files.push(p.display().to_string());
+                    }
+                    files.push((p.display().to_string(), src))
+                }
                 Err(e) => scan.warnings.push(format!("{}: {e}", p.display())),
             }
         }
@@ -130,10 +146,14 @@ pub fn plugin_tools(python: &PythonTool, dirs: &[PathBuf], reserved: &[String]) 
             description: f.description.unwrap_or_default(),
             parameters,
         };
+        let source_assessment =
+            crate::python::assess::assessment(&crate::python::assess::analyze(&source));
         by_name.insert(
             name,
             Arc::new(PluginTool {
                 python: python.clone(),
+                trusted: trusted_files.contains(&f.file),
+                source_assessment,
                 file: f.file,
                 function,
                 source,
@@ -143,6 +163,11 @@ pub fn plugin_tools(python: &PythonTool, dirs: &[PathBuf], reserved: &[String]) 
     }
     scan.tools = by_name.into_values().collect();
     scan
+}
+
+/// A workspace plugin folder (`<workspace>/.llm-repl/tools`): its plugins are third-party.
+fn is_workspace_dir(dir: &Path) -> bool {
+    dir.ends_with(Path::new(".llm-repl").join("tools"))
 }
 
 fn discover(python: &Path, files: &[(String, String)]) -> Result<Vec<Found>, String> {
@@ -159,6 +184,10 @@ fn discover(python: &Path, files: &[(String, String)]) -> Result<Vec<Found>, Str
 /// One plugin function, run in the session's sandboxed interpreter.
 pub struct PluginTool {
     python: PythonTool,
+    /// From the user's config dir (trusted) or the workspace (third-party).
+    trusted: bool,
+    /// The analysis of the plugin's source, made once.
+    source_assessment: Assessment,
     file: String,
     function: String,
     source: String,
@@ -191,6 +220,37 @@ impl PluginTool {
 impl Tool for PluginTool {
     fn spec(&self) -> ToolSpec {
         self.spec.clone()
+    }
+
+    fn assess(&self, _args: &Value) -> Assessment {
+        let mut findings = self.source_assessment.findings.clone();
+        if self.trusted {
+            return Assessment {
+                findings,
+                needs_approval: None,
+            };
+        }
+        let why = format!(
+            "runs the workspace plugin {} ({}): third-party code",
+            self.function, self.file
+        );
+        findings.insert(
+            0,
+            Finding {
+                level: RiskLevel::Medium,
+                code: "third-party-code".into(),
+                message: why.clone(),
+                line: None,
+            },
+        );
+        let needs_approval = Some(match &self.source_assessment.needs_approval {
+            Some(more) => format!("it {why}; {more}"),
+            None => format!("it {why}"),
+        });
+        Assessment {
+            findings,
+            needs_approval,
+        }
     }
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {

@@ -9,7 +9,7 @@ pub mod repl;
 
 /// Runs a short helper script (`python -I -S -c SCRIPT`, empty environment) with `input` on its
 /// stdin and returns what it printed. The input is written from a thread so a large input cannot
-/// deadlock against the output pipe. Used by the risk analyzer and plugin discovery.
+/// deadlock against the output pipe. Used by plugin discovery (the risk analysis is in Rust).
 pub(crate) fn run_script(
     python: &std::path::Path,
     script: &str,
@@ -288,13 +288,7 @@ impl Tool for PythonTool {
         let Ok(code) = Self::code(args) else {
             return Assessment::default();
         };
-        match assess::analyze(&self.python, code) {
-            Ok(analysis) => assess::assessment(&analysis),
-            Err(e) => Assessment {
-                findings: Vec::new(),
-                needs_approval: Some(format!("the code could not be analysed: {e}")),
-            },
-        }
+        assess::assessment(&assess::analyze(code))
     }
 
     fn run(&self, args: Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
