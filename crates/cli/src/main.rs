@@ -144,7 +144,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!(
+                "error: {}",
+                llm_repl_protocol::terminal_safe(&format!("{err:#}"))
+            );
             ExitCode::from(1)
         }
     }
