@@ -166,6 +166,7 @@ impl PythonTool {
             CallEnd::TimedOut => Some(format!("timed out after {} s", timeout.as_secs())),
             CallEnd::Cancelled => Some("was interrupted".to_string()),
             CallEnd::Crashed(why) => Some(format!("crashed ({why})")),
+            CallEnd::Forged(why) => Some(format!("was restarted after a forged result ({why})")),
         };
         if lost.is_some() {
             slot.repl = None;
@@ -224,6 +225,13 @@ fn repl_outcome(
         CallEnd::Crashed(why) => {
             c.push_str(&format!(
                 "[the interpreter crashed: {why}; the next call starts a fresh one (state lost)]"
+            ));
+            ToolStatus::Error
+        }
+        CallEnd::Forged(why) => {
+            c.push_str(&format!(
+                "[forged result detected: {why}. The output above is untrusted; the interpreter \
+                 was killed and the next call starts a fresh one (state lost)]"
             ));
             ToolStatus::Error
         }
