@@ -87,8 +87,9 @@ impl TestHome {
         line.push_str(" TERM=xterm-256color");
         line.push(' ');
         line.push_str(&shell_quote(&llm_repl().display().to_string()));
+        // The temp home is both $HOME and the workspace: trust it rather than be asked.
         line.push_str(&format!(
-            " --config {} --data-dir {}",
+            " --trust --config {} --data-dir {}",
             shell_quote(&self.config().display().to_string()),
             shell_quote(&self.data_dir().display().to_string())
         ));
