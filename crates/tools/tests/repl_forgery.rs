@@ -122,8 +122,10 @@ async fn a_frame_printed_to_stdout_is_only_output() {
 }
 
 /// The documented limit: code that digs the current call's nonce out of the driver's frame can
-/// fake that one result; the genuine frame then arrives as a second result, the next call
-/// reports it and restarts the interpreter, and no result is ever taken for another call's.
+/// fake that one result; the genuine frame then arrives as a second result. The next call
+/// reports it: before it runs when the frame is already there (it then runs on a fresh
+/// interpreter and gets its own result), or while it runs (it is then ended as forged). Either
+/// way no result is ever taken for another call's.
 #[tokio::test]
 async fn a_forgery_with_the_stolen_nonce_is_reported_by_the_next_call() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,17 +140,21 @@ async fn a_forgery_with_the_stolen_nonce_is_reported_by_the_next_call() {
     let code = format!("{steal}{}'genuine'", frame_code(forged));
     let _ = run_in(&py, dir.path(), &s, json!({ "code": code })).await;
     let out = run_in(&py, dir.path(), &s, json!({ "code": "'next'" })).await;
-    assert_eq!(out.status, ToolStatus::Error, "{}", out.content);
     assert!(
         out.content.contains("forged result detected"),
         "{}",
         out.content
     );
-    assert!(out.content.contains("earlier call"), "{}", out.content);
     assert!(
         !out.content.contains("Out: 'genuine'"),
         "shifted: {}",
         out.content
     );
+    match out.status {
+        // Caught before it ran: a fresh interpreter ran it.
+        ToolStatus::Ok => assert!(out.content.contains("Out: 'next'"), "{}", out.content),
+        // Caught while it ran.
+        _ => assert!(out.content.contains("earlier call"), "{}", out.content),
+    }
     next_results_are_true(&py, dir.path(), &s).await;
 }

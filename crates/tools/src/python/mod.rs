@@ -118,6 +118,22 @@ impl PythonTool {
             slot.repl = None;
             notes.push("[note: the workspace changed: a new interpreter was started]".into());
         }
+        let stale = match slot.repl.as_mut() {
+            Some(repl) => repl.stale_result().await,
+            None => None,
+        };
+        if let Some(why) = stale {
+            if let Some(repl) = slot.repl.as_mut() {
+                repl.kill();
+            }
+            slot.repl = None;
+            let note = format!(
+                "[forged result detected: {why}. A new interpreter was started for this call: \
+                 variables and imports from earlier calls are gone]"
+            );
+            ctx.output.send(OutputStream::Info, note.clone());
+            notes.push(note);
+        }
         if slot.repl.is_none() {
             let sandbox = self.runner.sandbox(&ctx.workdir);
             match Repl::start(&sandbox, &self.python, &ctx.workdir, &ctx.cancel).await {

@@ -14,7 +14,9 @@
 //! flagged as untrusted, the interpreter is killed and the next call starts a fresh one, so a
 //! result can never be taken for another call's. Limit (see repl.py's header): code that digs
 //! the current nonce out of the interpreter's frames can fake that one call's result; the
-//! genuine frame then arrives as a second result and the next call reports the forgery.
+//! genuine frame then arrives as a second result, which the next call reports: before it runs
+//! when the frame is already waiting ([`Repl::stale_result`]; the call then runs on a fresh
+//! interpreter), else while it runs (the call ends as forged).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -136,6 +138,8 @@ pub struct Repl {
     pub workdir: PathBuf,
     pub warnings: Vec<String>,
     pub calls: u64,
+    /// Output frames read between calls, shown as the next call's output.
+    carry: std::collections::VecDeque<(u8, Vec<u8>)>,
 }
 
 impl Repl {
@@ -169,6 +173,7 @@ impl Repl {
             stdout: BufReader::new(stdout),
             workdir: workdir.to_path_buf(),
             calls: 0,
+            carry: std::collections::VecDeque::new(),
         };
         let ready = tokio::select! {
             r = repl.read_frame() => r,
@@ -206,6 +211,34 @@ impl Repl {
     /// Kills every process the interpreter started, keeping the interpreter.
     pub fn kill_strays(&self) -> usize {
         self.proc.kill_strays()
+    }
+
+    /// Reads, without waiting for more, what arrived since the last call. A result frame there
+    /// can only be a second result for an earlier call: the genuine one after that call's
+    /// result was forged with a stolen nonce. Output frames (threads the code left running)
+    /// are kept for the next call to show as its output.
+    pub async fn stale_result(&mut self) -> Option<String> {
+        loop {
+            let pending = !self.stdout.buffer().is_empty()
+                || readable_now(std::os::fd::AsRawFd::as_raw_fd(self.stdout.get_ref()));
+            if !pending {
+                return None;
+            }
+            // The bytes are there; a frame cut short by its writer must not hang the call.
+            match tokio::time::timeout(Duration::from_secs(1), self.read_frame()).await {
+                Ok(Ok((b'r', _))) => {
+                    return Some(
+                        "a second result for the previous call arrived after it ended (that \
+                         call's result was forged)"
+                            .into(),
+                    );
+                }
+                Ok(Ok(frame)) => self.carry.push_back(frame),
+                // Gone: the call finds out and says so.
+                Ok(Err(_)) => return None,
+                Err(_) => return Some("an incomplete frame arrived between calls".into()),
+            }
+        }
     }
 
     async fn read_frame(&mut self) -> Result<(u8, Vec<u8>), String> {
@@ -252,7 +285,10 @@ impl Repl {
         let mut interrupting: Option<tokio::time::Instant> = None;
         let end = loop {
             let grace = interrupting.unwrap_or(deadline);
-            let frame = tokio::select! {
+            let frame = if let Some(frame) = self.carry.pop_front() {
+                Ok(frame)
+            } else {
+                tokio::select! {
                 f = self.read_frame() => f,
                 () = tokio::time::sleep_until(deadline) => break CallEnd::TimedOut,
                 () = tokio::time::sleep_until(grace), if interrupting.is_some() => {
@@ -263,6 +299,7 @@ impl Repl {
                     self.proc.interrupt();
                     interrupting = Some(tokio::time::Instant::now() + INTERRUPT_GRACE);
                     continue;
+                }
                 }
             };
             match frame {
@@ -344,6 +381,18 @@ impl Repl {
             _ => fallback.to_string(),
         }
     }
+}
+
+/// Whether `fd` has bytes to read right now (poll(2) with a zero timeout).
+fn readable_now(fd: std::os::fd::RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call; a zero timeout never blocks.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n > 0 && pfd.revents & libc::POLLIN != 0
 }
 
 /// Cuts `s` to at most `max` bytes on a character boundary, saying so.
