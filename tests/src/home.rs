@@ -56,7 +56,8 @@ impl TestHome {
         let s = |p: &Path| p.display().to_string();
         vec![
             ("PATH".into(), "/usr/bin:/bin".into()),
-            ("HOME".into(), s(home)),
+            // Not the workspace: starting in $HOME needs --trust (crate trust of the binary).
+            ("HOME".into(), s(&home.join("home"))),
             ("XDG_CONFIG_HOME".into(), s(&home.join("xdg-config"))),
             ("XDG_DATA_HOME".into(), s(&home.join("xdg-data"))),
             ("XDG_STATE_HOME".into(), s(&home.join("xdg-state"))),
@@ -87,9 +88,8 @@ impl TestHome {
         line.push_str(" TERM=xterm-256color");
         line.push(' ');
         line.push_str(&shell_quote(&llm_repl().display().to_string()));
-        // The temp home is both $HOME and the workspace: trust it rather than be asked.
         line.push_str(&format!(
-            " --trust --config {} --data-dir {}",
+            " --config {} --data-dir {}",
             shell_quote(&self.config().display().to_string()),
             shell_quote(&self.data_dir().display().to_string())
         ));

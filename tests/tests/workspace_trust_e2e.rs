@@ -116,9 +116,8 @@ fn the_tui_asks_once_per_directory_and_home_needs_a_yes() {
     let server = FakeServer::spawn_background(Vec::new());
     let home = TestHome::new(&server.base_url(), "");
     let dir = project(&home, "cloned");
-    // shell_line trusts its home; these runs must not.
     let untrusted = |cwd: &Path| {
-        let line = home.shell_line(&[]).replacen(" --trust ", " ", 1);
+        let line = home.shell_line(&[]);
         format!(
             "cd {} && {line}; echo \"EXITED $?\"; exec sleep 120",
             llm_repl_e2e::home::shell_quote(&cwd.display().to_string())
@@ -143,8 +142,10 @@ fn the_tui_asks_once_per_directory_and_home_needs_a_yes() {
     assert!(!started.contains("Trust this directory"), "{started}");
     drop(tmux);
 
-    // $HOME (the temp home) with nothing to load still asks, and "no" does not start.
-    let tmux = Tmux::start(120, 30, &untrusted(home.path()));
+    // $HOME with nothing to load still asks, and "no" does not start.
+    let user_home = home.path().join("home");
+    std::fs::create_dir_all(&user_home).unwrap();
+    let tmux = Tmux::start(120, 30, &untrusted(&user_home));
     let asked = tmux.wait_text("Trust this directory? [y/N]", WAIT);
     assert!(asked.contains("home directory"), "{asked}");
     tmux.type_text("n");
@@ -154,4 +155,26 @@ fn the_tui_asks_once_per_directory_and_home_needs_a_yes() {
         after.contains("not started in your home directory"),
         "{after}"
     );
+}
+
+#[test]
+fn exec_in_home_needs_trust() {
+    let server = FakeServer::spawn_background(Vec::new());
+    let home = TestHome::new(&server.base_url(), "");
+    let user_home = home.path().join("home");
+    std::fs::create_dir_all(&user_home).unwrap();
+    let out = exec_in(&home, &user_home, &server, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not running in your home directory"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--trust"), "{stderr}");
+    assert_eq!(server.chat_requests().len(), 0, "nothing was sent");
+    // Confirmed: it runs, with a warning.
+    let out = exec_in(&home, &user_home, &server, &["--trust"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("home directory"), "{stderr}");
 }

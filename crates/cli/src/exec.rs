@@ -43,7 +43,7 @@ pub fn run(mut settings: Settings, args: ExecArgs) -> anyhow::Result<ExitCode> {
 async fn drive(mut settings: Settings, prompt: String, json: bool) -> anyhow::Result<ExitCode> {
     // Headless, nobody is asked: the workspace's own plugins load only when trusted.
     let workspace = crate::trust::Workspace::inspect(&settings.workdir()?);
-    let (trusted, trust_lines) = crate::trust::headless(&settings, &workspace);
+    let (trusted, trust_lines) = crate::trust::headless(&settings, &workspace)?;
     settings.workspace_trusted = trusted;
     let deps = wiring::agent_deps(&settings, false, Vec::new())?;
     for line in trust_lines {

@@ -7,8 +7,8 @@
 //! config's `trust = ["/path", ...]`, or by the user's answer to the full-screen interface's
 //! question, which is remembered per directory in `<data dir>/trusted-workspaces`
 //! (`yes <path>` / `no <path>` lines; the last line for a path wins). Starting in `$HOME` or `/`
-//! gives tools the whole home or disk, so it asks (TUI) or warns (`exec`) even when nothing
-//! would load.
+//! gives tools the whole home or disk, so it needs the same trust even when nothing would
+//! load: the TUI asks and does not start on "no"; `exec` refuses without `--trust`/config.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -129,14 +129,22 @@ pub fn known(settings: &Settings, ws: &Workspace) -> Option<bool> {
     remembered(&data_dir, &ws.dir)
 }
 
-/// The headless decision and the lines to print on stderr about it.
-pub fn headless(settings: &Settings, ws: &Workspace) -> (bool, Vec<String>) {
+/// The headless decision and the lines to print on stderr about it; an error for `$HOME` or
+/// `/` that nobody trusted (nobody is there to confirm).
+pub fn headless(settings: &Settings, ws: &Workspace) -> anyhow::Result<(bool, Vec<String>)> {
     if !ws.needs_trust() {
-        return (false, Vec::new());
+        return Ok((false, Vec::new()));
     }
     let trusted = known(settings, ws) == Some(true);
     let mut lines = Vec::new();
     if let Some(what) = ws.too_wide {
+        if !trusted {
+            anyhow::bail!(
+                "not running in {what} ({}): tools could read and write all of it; run in a \
+                 project directory, or pass --trust to confirm",
+                ws.dir.display()
+            );
+        }
         lines.push(format!(
             "warning: the workspace is {what} ({}): tools can read and write all of it",
             ws.dir.display()
@@ -150,7 +158,7 @@ pub fn headless(settings: &Settings, ws: &Workspace) -> (bool, Vec<String>) {
             ws.listing()
         ));
     }
-    (trusted, lines)
+    Ok((trusted, lines))
 }
 
 /// Asks on the terminal (before the full screen starts). Standard input that is not a terminal
