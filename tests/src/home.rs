@@ -56,7 +56,8 @@ impl TestHome {
         let s = |p: &Path| p.display().to_string();
         vec![
             ("PATH".into(), "/usr/bin:/bin".into()),
-            ("HOME".into(), s(home)),
+            // Not the workspace: starting in $HOME needs --trust (crate trust of the binary).
+            ("HOME".into(), s(&home.join("home"))),
             ("XDG_CONFIG_HOME".into(), s(&home.join("xdg-config"))),
             ("XDG_DATA_HOME".into(), s(&home.join("xdg-data"))),
             ("XDG_STATE_HOME".into(), s(&home.join("xdg-state"))),

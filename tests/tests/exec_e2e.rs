@@ -37,7 +37,8 @@ impl Sandbox {
         cmd.current_dir(home)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
-            .env("HOME", home)
+            // Not the workspace: starting in $HOME needs --trust.
+            .env("HOME", home.join("home"))
             .env("XDG_CONFIG_HOME", home.join("xdg-config"))
             .env("XDG_DATA_HOME", home.join("xdg-data"))
             .env("XDG_STATE_HOME", home.join("xdg-state"))
@@ -353,7 +354,7 @@ fn offline_mock_computes_with_python() {
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("HOME", dir.path())
+        .env("HOME", dir.path().join("home"))
         .args(["exec", "compute 2**64 with python"])
         .output()
         .unwrap();

@@ -79,7 +79,12 @@ fn model_answer(rec: &Recorded, faults: &FaultCounts) -> Reply {
     let result = messages
         .iter()
         .filter(|m| m["role"] == "tool")
-        .find_map(|m| m["content"].as_str()?.parse::<u64>().ok());
+        .find_map(|m| {
+            llm_repl_core::framing::unframe(m["content"].as_str()?)
+                .trim()
+                .parse::<u64>()
+                .ok()
+        });
     if let Some(n) = result {
         return Reply::text(format!("The answer to loop {i} is {n}."))
             .chunks(4)

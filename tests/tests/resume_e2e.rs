@@ -51,7 +51,8 @@ fn transcript(request: &Recorded) -> Vec<(String, String)> {
             let role = m["role"].as_str().unwrap_or_default().to_string();
             let text = match (m["content"].as_str(), m["tool_calls"][0]["id"].as_str()) {
                 (_, Some(call)) => format!("calls {call}"),
-                (Some(text), None) => text.to_string(),
+                // Tool results are framed as data on the wire; compare what the tool said.
+                (Some(text), None) => llm_repl_core::framing::unframe(text).to_string(),
                 (None, None) => String::new(),
             };
             (role, text)

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use llm_repl_core::Agent;
-use llm_repl_protocol::{Event, FinishReason, NoticeLevel, Op, OutputStream, ToolStatus, Usage};
+use llm_repl_protocol::{
+    Event, FinishReason, NoticeLevel, Op, OutputStream, ToolStatus, Usage, terminal_safe,
+};
 
 use crate::settings::Settings;
 use crate::{ExecArgs, wiring};
@@ -38,8 +40,15 @@ pub fn run(mut settings: Settings, args: ExecArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(drive(settings, prompt, args.json))
 }
 
-async fn drive(settings: Settings, prompt: String, json: bool) -> anyhow::Result<ExitCode> {
+async fn drive(mut settings: Settings, prompt: String, json: bool) -> anyhow::Result<ExitCode> {
+    // Headless, nobody is asked: the workspace's own plugins load only when trusted.
+    let workspace = crate::trust::Workspace::inspect(&settings.workdir()?);
+    let (trusted, trust_lines) = crate::trust::headless(&settings, &workspace)?;
+    settings.workspace_trusted = trusted;
     let deps = wiring::agent_deps(&settings, false, Vec::new())?;
+    for line in trust_lines {
+        eprintln!("{}", terminal_safe(&line));
+    }
     let mut handle = Agent::spawn(deps);
     handle
         .ops
@@ -92,7 +101,9 @@ async fn drive(settings: Settings, prompt: String, json: bool) -> anyhow::Result
     })
 }
 
-/// Plain-text rendering: answer text on stdout, everything else on stderr.
+/// Plain-text rendering: answer text on stdout, everything else on stderr. Everything written
+/// goes through [`terminal_safe`]: model and tool text must not drive the user's terminal (the
+/// `--json` lines are left byte-exact; JSON escapes controls itself).
 #[derive(Default)]
 struct Human {
     /// Whether stdout has answer text not yet ended by a newline.
@@ -110,11 +121,13 @@ struct Human {
 
 impl Human {
     fn out(&mut self, text: &str) {
+        let text = terminal_safe(text);
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     }
 
     fn err(&self, text: &str) {
+        let text = terminal_safe(text);
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
     }

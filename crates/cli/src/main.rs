@@ -12,6 +12,7 @@ mod paths;
 mod sessions_cmd;
 mod settings;
 mod stats_cmd;
+mod trust;
 mod tui_cmd;
 mod wiring;
 
@@ -50,6 +51,10 @@ pub struct Global {
     /// Keep nothing: run without the session store.
     #[arg(long, global = true)]
     pub no_store: bool,
+    /// Trust the workspace (the current directory or tools.workdir): load its plugin tools
+    /// (.llm-repl/tools/) and do not ask; remembered for the directory.
+    #[arg(long, global = true)]
+    pub trust: bool,
 }
 
 #[derive(Debug, Parser)]
@@ -148,7 +153,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!(
+                "error: {}",
+                llm_repl_protocol::terminal_safe(&format!("{err:#}"))
+            );
             ExitCode::from(1)
         }
     }

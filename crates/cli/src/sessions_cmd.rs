@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use llm_repl_protocol::terminal_safe;
 use llm_repl_store::{SessionRecord, StoreError};
 use serde_json::json;
 
@@ -145,7 +146,7 @@ fn list(dir: &Path, json: bool, limit: usize, offset: usize) -> anyhow::Result<(
     if json {
         return out_json(&json!({ "total": total, "offset": offset, "sessions": page }));
     }
-    out(&render::list(&page, total, offset, limit))
+    out(&terminal_safe(&render::list(&page, total, offset, limit)))
 }
 
 fn show(dir: &Path, json: bool, id: &str) -> anyhow::Result<()> {
@@ -155,7 +156,7 @@ fn show(dir: &Path, json: bool, id: &str) -> anyhow::Result<()> {
     if json {
         return out_json(&serde_json::to_value(&e)?);
     }
-    out(&render::transcript(&e))
+    out(&terminal_safe(&render::transcript(&e)))
 }
 
 fn search(dir: &Path, json: bool, query: &str, limit: usize) -> anyhow::Result<()> {
@@ -187,6 +188,10 @@ fn export(
         text.push('\n');
     }
     let Some(path) = output else {
+        // Byte-exact into a pipe or file; made inert when it lands on a terminal.
+        if std::io::stdout().is_terminal() {
+            return out(&terminal_safe(&text));
+        }
         return out(&text);
     };
     std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -196,7 +201,7 @@ fn export(
         eprintln!(
             "wrote session {} ({}) to {}",
             rec.id,
-            rec.title.trim(),
+            terminal_safe(rec.title.trim()),
             path.display()
         );
         Ok(())
@@ -223,7 +228,7 @@ fn import(dir: &Path, json: bool, file: &Path) -> anyhow::Result<()> {
     }
     out(&format!(
         "imported session {id} ({}, {} messages)\n",
-        rec.title.trim(),
+        terminal_safe(rec.title.trim()),
         rec.messages
     ))
 }
@@ -241,7 +246,7 @@ fn rm(dir: &Path, json: bool, id: &str, yes: bool) -> anyhow::Result<()> {
     out(&format!(
         "deleted session {} ({})\n",
         rec.id,
-        rec.title.trim()
+        terminal_safe(rec.title.trim())
     ))
 }
 
@@ -257,7 +262,7 @@ fn confirm(rec: &SessionRecord) -> anyhow::Result<bool> {
     eprint!(
         "Delete session {} \"{}\" ({} message{})? [y/N] ",
         rec.id,
-        rec.title.trim(),
+        terminal_safe(rec.title.trim()),
         rec.messages,
         if rec.messages == 1 { "" } else { "s" }
     );

@@ -24,6 +24,10 @@ pub struct Settings {
     pub continue_last: bool,
     /// `--no-store`.
     pub no_store: bool,
+    /// `--trust`: trust the workspace (and remember it).
+    pub trust_flag: bool,
+    /// Whether the workspace's own plugin tools load (decided by crate::trust before wiring).
+    pub workspace_trusted: bool,
 }
 
 impl Settings {
@@ -55,6 +59,8 @@ impl Settings {
             resume: global.resume.clone(),
             continue_last: global.continue_last,
             no_store: global.no_store,
+            trust_flag: global.trust,
+            workspace_trusted: false,
         })
     }
 
@@ -67,6 +73,8 @@ impl Settings {
             resume: None,
             continue_last: false,
             no_store: false,
+            trust_flag: false,
+            workspace_trusted: false,
         }
     }
 

@@ -69,8 +69,13 @@ impl By {
 
 pub fn run(settings: &Settings, args: StatsArgs) -> anyhow::Result<ExitCode> {
     match report(&settings.data_dir(), &args) {
-        Ok(text) => {
+        Ok(text) if args.json => {
             out(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(text) => {
+            // Model names come from servers: made inert before they reach a terminal.
+            out(&llm_repl_protocol::terminal_safe(&text))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => Ok(report_error(&err)),

@@ -11,13 +11,14 @@ use llm_repl_tui::{SlashInfo, TuiOptions};
 use crate::settings::Settings;
 use crate::wiring;
 
-pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+pub fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "the full-screen interface needs a terminal; for pipes and scripts use \
              `llm-repl exec \"PROMPT\"` (or `llm-repl exec -` to read the prompt from stdin)"
         );
     }
+    let trust_notice = decide_trust(&mut settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -40,7 +41,9 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                     format!("start-up check: {}: {}{fix}", c.name, c.detail),
                 ))
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut notices = notices;
+        notices.extend(trust_notice);
         let deps = wiring::agent_deps(&settings, true, notices)?;
         let mock = deps.provider.is_mock();
         let handle = Agent::spawn(deps);
@@ -66,6 +69,41 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Asks once per directory, before the full screen starts, whether the workspace is trusted
+/// (only when it carries something to load or is `$HOME` or `/`). A `$HOME` or `/` that is not
+/// trusted does not start; elsewhere the session starts without the workspace's plugins and a
+/// notice says so.
+fn decide_trust(settings: &mut Settings) -> anyhow::Result<Option<(NoticeLevel, String)>> {
+    let ws = crate::trust::Workspace::inspect(&settings.workdir()?);
+    if !ws.needs_trust() {
+        return Ok(None);
+    }
+    let trusted = match crate::trust::known(settings, &ws) {
+        Some(answer) => answer,
+        None => crate::trust::ask(settings, &ws)?,
+    };
+    settings.workspace_trusted = trusted;
+    if trusted {
+        return Ok(None);
+    }
+    if let Some(what) = ws.too_wide {
+        anyhow::bail!(
+            "not started in {what} ({}): start llm-repl in a project directory, or pass --trust \
+             to confirm",
+            ws.dir.display()
+        );
+    }
+    Ok(Some((
+        NoticeLevel::Warn,
+        format!(
+            "workspace not trusted: its plugin tools were not loaded ({}); restart with --trust \
+             to trust {}",
+            ws.listing(),
+            ws.dir.display()
+        ),
+    )))
 }
 
 const FIRST_RUN_HINT: &str = "No provider is configured, so this is the offline mock model. \

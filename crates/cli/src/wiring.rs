@@ -53,7 +53,12 @@ pub fn agent_deps(
     let mut set = llm_repl_tools::toolset(&config.tools, &config.sandbox)?;
     let workdir = settings.workdir()?;
     let config_dir = paths::config_file().parent().map(|p| p.to_path_buf());
-    let dirs = llm_repl_tools::plugin_dirs(config_dir.as_deref(), &workdir);
+    let mut dirs = llm_repl_tools::plugin_dirs(config_dir.as_deref(), &workdir);
+    if !settings.workspace_trusted {
+        // An untrusted workspace loads nothing of its own (crate::trust).
+        let own = workdir.join(".llm-repl").join("tools");
+        dirs.retain(|d| *d != own);
+    }
     for warning in set.load_plugins(&dirs) {
         let _ = side_tx.send(Event::Notice {
             level: NoticeLevel::Warn,

@@ -523,9 +523,9 @@ impl Agent {
     fn system_prompt(&self) -> String {
         let custom = self.deps.config.system_prompt.trim();
         if custom.is_empty() {
-            DEFAULT_SYSTEM_PROMPT.to_string()
+            crate::framing::with_data_rule(DEFAULT_SYSTEM_PROMPT)
         } else {
-            custom.to_string()
+            crate::framing::with_data_rule(custom)
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct Config {
     pub temperature: Option<f32>,
     /// The system prompt; empty means the built-in one.
     pub system_prompt: String,
+    /// Workspaces trusted to load their plugin tools (`.llm-repl/tools/`) without asking.
+    pub trust: Vec<String>,
     /// Provider entries by name. A name matching a preset (`openai`, `groq`, `ollama`,
     /// `openrouter`, `mock`) inherits the preset's values.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -54,6 +56,7 @@ impl Default for Config {
             max_steps: 25,
             temperature: None,
             system_prompt: String::new(),
+            trust: Vec::new(),
             providers: BTreeMap::new(),
             tools: ToolsConfig::default(),
             sandbox: SandboxConfig::default(),

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod budget;
 pub mod config;
 pub mod estimate;
+pub mod framing;
 pub mod ids;
 pub mod persist;
 pub mod pricing;

@@ -233,7 +233,7 @@ impl Turn {
     fn request(&self) -> ChatRequest {
         let mut messages = Vec::with_capacity(self.input.history.len() + 1);
         messages.push(Message::system(self.input.system_prompt.clone()));
-        messages.extend(self.input.history.iter().cloned());
+        messages.extend(crate::framing::frame_history(&self.input.history));
         ChatRequest {
             model: self.input.model.clone(),
             messages,

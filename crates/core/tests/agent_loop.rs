@@ -44,7 +44,10 @@ async fn three_step_loop_feeds_results_back_with_call_ids() {
     assert_eq!(last[2].tool_calls[0].id, "c1");
     assert_eq!(last[3].role, Role::Tool);
     assert_eq!(last[3].tool_call_id.as_deref(), Some("c1"));
-    assert_eq!(last[3].content, "one");
+    assert_eq!(
+        last[3].content, "<tool_result tool=\"echo\" call=\"c1\">\none\n</tool_result>",
+        "tool results reach the model framed as data"
+    );
     assert_eq!(last[5].tool_call_id.as_deref(), Some("c2"));
     assert_eq!(requests[0].tools.len(), 3, "tool specs are sent");
     // Usage: two reported calls (110 each) and one estimated.
@@ -291,6 +294,6 @@ async fn headless_denies_calls_that_need_approval() {
         req[1]
             .messages
             .iter()
-            .any(|m| m.content.starts_with("denied"))
+            .any(|m| llm_repl_core::framing::unframe(&m.content).starts_with("denied"))
     );
 }

@@ -10,6 +10,7 @@
 mod event;
 mod message;
 mod op;
+mod terminal_text;
 mod usage;
 
 pub use event::{
@@ -18,6 +19,7 @@ pub use event::{
 };
 pub use message::{Message, Role, ToolCall, ToolResult};
 pub use op::{ApprovalDecision, ApprovalPolicy, BudgetScope, ExportFormat, Op, RequestId};
+pub use terminal_text::terminal_safe;
 pub use usage::{CostReport, Usage};
 
 /// A session's identifier: a sortable, printable string (time-ordered, then random).

@@ -171,7 +171,7 @@ fn rules(request: &ChatRequest) -> Step {
         return text_step(CONFIGURE_HINT);
     };
     if last.role == Role::Tool {
-        let output = last.content.trim_end();
+        let output = llm_repl_core::framing::unframe(&last.content).trim_end();
         let answer = match first_result_line(output) {
             Some(value) => format!(
                 "The python tool ran the code and printed:\n\n```\n{output}\n```\n\nThe answer \

@@ -10,6 +10,8 @@ fn counts(checks: &[Check]) -> (usize, usize, usize) {
 }
 
 /// One line per check (`status  name  detail`), the fix indented below it, and a summary.
+/// Details carry server-sent text (model ids, error bodies): the whole is made inert with
+/// [`llm_repl_protocol::terminal_safe`].
 pub fn human(checks: &[Check]) -> String {
     let width = checks
         .iter()
@@ -45,7 +47,7 @@ pub fn human(checks: &[Check]) -> String {
     } else {
         out.push_str(": all good\n");
     }
-    out
+    llm_repl_protocol::terminal_safe(&out).into_owned()
 }
 
 /// Keeps a message on its line (server errors can contain newlines).

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use llm_repl_core::pricing::format_usd;
 use llm_repl_core::pricing::stats::thousands;
-use llm_repl_protocol::{Role, SearchHit, SessionSummary, ToolCall, ToolRun};
+use llm_repl_protocol::{Role, SearchHit, SessionSummary, ToolCall, ToolRun, terminal_safe};
 use llm_repl_store::{SessionExport, SessionRecord, ToolRunRecord, format_utc};
 
 /// Widest model column in the list.
@@ -241,6 +241,8 @@ pub fn transcript(e: &SessionExport) -> String {
 }
 
 /// `snippet` with its matched byte ranges marked: ANSI bold yellow on a terminal, `**` otherwise.
+/// The snippet's own text is made inert ([`terminal_safe`]) piece by piece, so only our marks
+/// are escapes.
 pub fn highlight(snippet: &str, ranges: &[(usize, usize)], color: bool) -> String {
     let (on, off) = if color {
         ("\x1b[1;33m", "\x1b[0m")
@@ -255,13 +257,13 @@ pub fn highlight(snippet: &str, ranges: &[(usize, usize)], color: bool) -> Strin
         let (Some(before), Some(word)) = (snippet.get(at..a), snippet.get(a..b)) else {
             continue;
         };
-        out.push_str(before);
+        out.push_str(&terminal_safe(before));
         out.push_str(on);
-        out.push_str(word);
+        out.push_str(&terminal_safe(word));
         out.push_str(off);
         at = b;
     }
-    out.push_str(snippet.get(at..).unwrap_or_default());
+    out.push_str(&terminal_safe(snippet.get(at..).unwrap_or_default()));
     out
 }
 
@@ -291,8 +293,8 @@ pub fn hits(query: &str, hits: &[SearchHit], color: bool) -> String {
         let _ = writeln!(
             out,
             "\n{}  {} · {} #{}",
-            h.session_id,
-            one_line(&h.session_title),
+            terminal_safe(&h.session_id),
+            terminal_safe(&one_line(&h.session_title)),
             role_name(h.role),
             h.seq
         );

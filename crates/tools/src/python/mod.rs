@@ -118,6 +118,22 @@ impl PythonTool {
             slot.repl = None;
             notes.push("[note: the workspace changed: a new interpreter was started]".into());
         }
+        let stale = match slot.repl.as_mut() {
+            Some(repl) => repl.stale_result().await,
+            None => None,
+        };
+        if let Some(why) = stale {
+            if let Some(repl) = slot.repl.as_mut() {
+                repl.kill();
+            }
+            slot.repl = None;
+            let note = format!(
+                "[forged result detected: {why}. A new interpreter was started for this call: \
+                 variables and imports from earlier calls are gone]"
+            );
+            ctx.output.send(OutputStream::Info, note.clone());
+            notes.push(note);
+        }
         if slot.repl.is_none() {
             let sandbox = self.runner.sandbox(&ctx.workdir);
             match Repl::start(&sandbox, &self.python, &ctx.workdir, &ctx.cancel).await {
@@ -166,6 +182,7 @@ impl PythonTool {
             CallEnd::TimedOut => Some(format!("timed out after {} s", timeout.as_secs())),
             CallEnd::Cancelled => Some("was interrupted".to_string()),
             CallEnd::Crashed(why) => Some(format!("crashed ({why})")),
+            CallEnd::Forged(why) => Some(format!("was restarted after a forged result ({why})")),
         };
         if lost.is_some() {
             slot.repl = None;
@@ -224,6 +241,13 @@ fn repl_outcome(
         CallEnd::Crashed(why) => {
             c.push_str(&format!(
                 "[the interpreter crashed: {why}; the next call starts a fresh one (state lost)]"
+            ));
+            ToolStatus::Error
+        }
+        CallEnd::Forged(why) => {
+            c.push_str(&format!(
+                "[forged result detected: {why}. The output above is untrusted; the interpreter \
+                 was killed and the next call starts a fresh one (state lost)]"
             ));
             ToolStatus::Error
         }

@@ -1,14 +1,22 @@
 # The persistent interpreter driver of llm-repl's python tool. Shipped inside the binary and run
 # as `python3 -I -u -c <this>` inside the sandbox.
 #
-# Protocol. Requests on fd 0: u32 big-endian length + JSON {"code": str}. Replies on fd 1:
-# frames of u32 big-endian length + 1 kind byte + payload:
+# Protocol. Requests on fd 0: u32 big-endian length + JSON {"id": int, "nonce": str, "code": str}.
+# Replies on fd 1: frames of u32 big-endian length + 1 kind byte + payload:
 #   b"R" ready (once, at start), b"o" stdout bytes, b"e" stderr bytes, b"r" result JSON:
-#   {"value": repr|null, "error": {"type", "message", "traceback"}|null,
+#   {"id": the request's id, "nonce": the request's nonce, "value": repr|null,
+#    "error": {"type", "message", "traceback"}|null,
 #    "syntax": {"message", "line", "column", "text"}|null, "duration_ms": float}
-# User code never sees fds 0 and 1: stdin is /dev/null, fds 1 and 2 are pipes whose bytes a
+# User code is not handed fds 0 and 1: stdin is /dev/null, fds 1 and 2 are pipes whose bytes a
 # thread forwards as frames (so subprocess output is captured too), and sys.stdout/sys.stderr
-# write frames directly.
+# write frames directly. It runs in this same interpreter, though, so it CAN reach the
+# protocol fds (this module's globals, /proc/self/fd) and write a result frame of its own. The
+# Rust side therefore trusts a result only with the current call's id and nonce: the nonce is
+# fresh per call, is not in any namespace user code is given, and is dropped from the request
+# before the code runs (it lives on as a local of _serve only). Code that digs it out of the
+# interpreter's frames can fake its own call's result once; the genuine frame then arrives as a
+# second result for that call and the next call reports the forgery and restarts the
+# interpreter, so later results never shift.
 import ast
 import io
 import json
@@ -187,21 +195,31 @@ def _read_exact(n):
     return data
 
 
+def _serve():
+    while True:
+        (size,) = struct.unpack(">I", _read_exact(4))
+        request = json.loads(_read_exact(size))
+        call_id = request.get("id")
+        nonce = request.pop("nonce", None)
+        code = request.get("code", "")
+        del request
+        started = time.perf_counter()
+        result = _run(code)
+        if os.getpid() != _driver_pid:
+            # A process forked by the user's code finished the cell: it must not answer too.
+            os._exit(0)
+        _end_processes()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        _sync_fds()
+        result["duration_ms"] = (time.perf_counter() - started) * 1000.0
+        result["id"] = call_id
+        result["nonce"] = nonce
+        _send("r", json.dumps(result).encode())
+
+
 _send("R", b"")
-while True:
-    (size,) = struct.unpack(">I", _read_exact(4))
-    request = json.loads(_read_exact(size))
-    started = time.perf_counter()
-    result = _run(request.get("code", ""))
-    if os.getpid() != _driver_pid:
-        # A process forked by the user's code finished the cell: it must not answer too.
-        os._exit(0)
-    _end_processes()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:
-        pass
-    _sync_fds()
-    result["duration_ms"] = (time.perf_counter() - started) * 1000.0
-    _send("r", json.dumps(result).encode())
+_serve()

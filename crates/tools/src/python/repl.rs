@@ -5,6 +5,18 @@
 //! sends code, streams output frames as they come, and turns the result frame, a timeout, an
 //! interrupt or a crash into a [`CallEnd`]. A call that does not end cleanly kills the
 //! interpreter: the caller starts a new one next time and says so.
+//!
+//! The result channel is authenticated here, not in Python: user code runs in the driver's own
+//! interpreter and can always write bytes to the protocol pipe. Each request carries the call's
+//! id (1, 2, 3 ... per interpreter) and a fresh 128-bit nonce; a result frame counts only when
+//! both match the call in flight. Anything else (no nonce, a guessed id, a frame for an earlier
+//! call: a forgery, a duplicate or a late genuine frame) is [`CallEnd::Forged`]: the output is
+//! flagged as untrusted, the interpreter is killed and the next call starts a fresh one, so a
+//! result can never be taken for another call's. Limit (see repl.py's header): code that digs
+//! the current nonce out of the interpreter's frames can fake that one call's result; the
+//! genuine frame then arrives as a second result, which the next call reports: before it runs
+//! when the frame is already waiting ([`Repl::stale_result`]; the call then runs on a fresh
+//! interpreter), else while it runs (the call ends as forged).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +43,12 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// The result frame.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Reply {
+    /// The call this result answers (absent in a forged frame).
+    #[serde(default)]
+    pub id: Option<u64>,
+    /// The nonce of that call's request.
+    #[serde(default)]
+    pub nonce: Option<String>,
     pub value: Option<String>,
     pub error: Option<ErrorInfo>,
     pub syntax: Option<SyntaxInfo>,
@@ -65,6 +83,44 @@ pub enum CallEnd {
     Cancelled,
     /// The interpreter died or broke the protocol; the text says how.
     Crashed(String),
+    /// A result frame that is not this call's (forged, duplicate, or for another call); the
+    /// text says which. The interpreter is killed.
+    Forged(String),
+}
+
+/// A nonce for one call: 128 bits from two SipHash instances keyed by the standard library
+/// from the OS's randomness (`RandomState`), so no file or extra crate is needed and the
+/// interpreter cannot predict it.
+fn nonce(call: u64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::with_capacity(32);
+    for salt in [0u64, 1] {
+        let mut h = std::hash::RandomState::new().build_hasher();
+        h.write_u64(call);
+        h.write_u64(salt);
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
+
+/// Whether `reply` is the result of the call `id` sent with `nonce`; the reason when not.
+fn check_result(reply: &Reply, id: u64, nonce: &str) -> Result<(), String> {
+    match (reply.id, reply.nonce.as_deref()) {
+        (Some(i), Some(n)) if i == id && n == nonce => Ok(()),
+        (Some(i), _) if i < id => Err(format!(
+            "a second result for the earlier call {i} arrived during call {id} (a forged \
+             duplicate or the genuine one after a forgery)"
+        )),
+        (Some(i), _) if i == id => Err(format!(
+            "a result for call {id} with the wrong nonce (forged by the code)"
+        )),
+        (Some(i), _) => Err(format!(
+            "a result for call {i}, which was never sent (forged by the code)"
+        )),
+        (None, _) => {
+            Err("a result frame without the call's id and nonce (forged by the code)".into())
+        }
+    }
 }
 
 /// What one call produced besides its end.
@@ -82,6 +138,8 @@ pub struct Repl {
     pub workdir: PathBuf,
     pub warnings: Vec<String>,
     pub calls: u64,
+    /// Output frames read between calls, shown as the next call's output.
+    carry: std::collections::VecDeque<(u8, Vec<u8>)>,
 }
 
 impl Repl {
@@ -115,6 +173,7 @@ impl Repl {
             stdout: BufReader::new(stdout),
             workdir: workdir.to_path_buf(),
             calls: 0,
+            carry: std::collections::VecDeque::new(),
         };
         let ready = tokio::select! {
             r = repl.read_frame() => r,
@@ -154,6 +213,34 @@ impl Repl {
         self.proc.kill_strays()
     }
 
+    /// Reads, without waiting for more, what arrived since the last call. A result frame there
+    /// can only be a second result for an earlier call: the genuine one after that call's
+    /// result was forged with a stolen nonce. Output frames (threads the code left running)
+    /// are kept for the next call to show as its output.
+    pub async fn stale_result(&mut self) -> Option<String> {
+        loop {
+            let pending = !self.stdout.buffer().is_empty()
+                || readable_now(std::os::fd::AsRawFd::as_raw_fd(self.stdout.get_ref()));
+            if !pending {
+                return None;
+            }
+            // The bytes are there; a frame cut short by its writer must not hang the call.
+            match tokio::time::timeout(Duration::from_secs(1), self.read_frame()).await {
+                Ok(Ok((b'r', _))) => {
+                    return Some(
+                        "a second result for the previous call arrived after it ended (that \
+                         call's result was forged)"
+                            .into(),
+                    );
+                }
+                Ok(Ok(frame)) => self.carry.push_back(frame),
+                // Gone: the call finds out and says so.
+                Ok(Err(_)) => return None,
+                Err(_) => return Some("an incomplete frame arrived between calls".into()),
+            }
+        }
+    }
+
     async fn read_frame(&mut self) -> Result<(u8, Vec<u8>), String> {
         let mut head = [0u8; 5];
         self.stdout
@@ -182,8 +269,10 @@ impl Repl {
         on_chunk: &mut (dyn FnMut(Stream, &str) + Send),
     ) -> (CallEnd, CallOutput) {
         self.calls += 1;
+        let id = self.calls;
+        let nonce = nonce(id);
         let mut out = CallOutput::default();
-        let request = serde_json::json!({ "code": code }).to_string();
+        let request = serde_json::json!({ "id": id, "nonce": nonce, "code": code }).to_string();
         let mut msg = (request.len() as u32).to_be_bytes().to_vec();
         msg.extend_from_slice(request.as_bytes());
         if let Err(e) = self.stdin.write_all(&msg).await {
@@ -196,7 +285,10 @@ impl Repl {
         let mut interrupting: Option<tokio::time::Instant> = None;
         let end = loop {
             let grace = interrupting.unwrap_or(deadline);
-            let frame = tokio::select! {
+            let frame = if let Some(frame) = self.carry.pop_front() {
+                Ok(frame)
+            } else {
+                tokio::select! {
                 f = self.read_frame() => f,
                 () = tokio::time::sleep_until(deadline) => break CallEnd::TimedOut,
                 () = tokio::time::sleep_until(grace), if interrupting.is_some() => {
@@ -207,6 +299,7 @@ impl Repl {
                     self.proc.interrupt();
                     interrupting = Some(tokio::time::Instant::now() + INTERRUPT_GRACE);
                     continue;
+                }
                 }
             };
             match frame {
@@ -225,6 +318,9 @@ impl Repl {
                 }
                 Ok((b'r', bytes)) => match serde_json::from_slice::<Reply>(&bytes) {
                     Ok(mut reply) => {
+                        if let Err(why) = check_result(&reply, id, &nonce) {
+                            break CallEnd::Forged(why);
+                        }
                         // Forged or not, a result never exceeds the output cap.
                         for text in [
                             reply.value.as_mut(),
@@ -240,7 +336,9 @@ impl Repl {
                         }
                         break CallEnd::Done(reply);
                     }
-                    Err(e) => break CallEnd::Crashed(format!("protocol error: {e}")),
+                    Err(e) => {
+                        break CallEnd::Forged(format!("a result frame that does not parse ({e})"));
+                    }
                 },
                 Ok((k, _)) => break CallEnd::Crashed(format!("unexpected frame {:?}", k as char)),
                 Err(e) => break CallEnd::Crashed(self.exit_reason(&e).await),
@@ -283,6 +381,18 @@ impl Repl {
             _ => fallback.to_string(),
         }
     }
+}
+
+/// Whether `fd` has bytes to read right now (poll(2) with a zero timeout).
+fn readable_now(fd: std::os::fd::RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call; a zero timeout never blocks.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n > 0 && pfd.revents & libc::POLLIN != 0
 }
 
 /// Cuts `s` to at most `max` bytes on a character boundary, saying so.

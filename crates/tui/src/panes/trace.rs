@@ -68,11 +68,11 @@ impl TraceEntry {
         self.state == RunState::Status(ToolStatus::Running)
     }
 
-    /// Adds a chunk of output, continuing an open line of the same stream. Terminal escape
-    /// sequences are removed (a tool's colours must not drive our terminal) and a carriage
-    /// return rewrites its line, as progress bars expect.
+    /// Adds a chunk of output, continuing an open line of the same stream. Terminal controls
+    /// are made visible by the shared `terminal_safe` (a tool must not drive our terminal, nor
+    /// hide a line with a carriage return: the user sees what the model sees).
     pub fn push_output(&mut self, stream: OutputStream, chunk: &str) {
-        let chunk = crate::render::sanitize::strip_escapes(chunk);
+        let chunk = llm_repl_protocol::terminal_safe(chunk);
         let mut pieces = chunk.split('\n').peekable();
         let mut first = true;
         while let Some(piece) = pieces.next() {
@@ -82,15 +82,8 @@ impl TraceEntry {
                 break;
             }
             let piece = piece.strip_suffix('\r').unwrap_or(piece);
-            let (rewrite, piece) = match piece.rfind('\r') {
-                Some(i) => (true, &piece[i + 1..]),
-                None => (false, piece),
-            };
             match self.lines.last_mut() {
                 Some((s, text)) if first && self.open == Some(stream) && *s == stream => {
-                    if rewrite {
-                        text.clear();
-                    }
                     text.push_str(piece)
                 }
                 _ => self.lines.push((stream, piece.to_string())),
@@ -497,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn escapes_are_stripped_and_carriage_returns_rewrite() {
+    fn escapes_and_carriage_returns_are_shown_not_obeyed() {
         let mut e = TraceEntry::new(ToolCall {
             id: "c".into(),
             name: "sh".into(),
@@ -510,9 +503,11 @@ mod tests {
         e.push_output(OutputStream::Stdout, "10%");
         e.push_output(OutputStream::Stdout, "\r50%");
         e.push_output(OutputStream::Stdout, "\r100%\n");
-        assert_eq!(e.lines[0].1, "red ok");
-        assert_eq!(e.lines[1].1, "100%");
+        assert_eq!(e.lines[0].1, "␛[31mred␛[0m ␛]0;title␇ok");
+        assert_eq!(e.lines[1].1, "10%␍50%␍100%");
         assert_eq!(e.lines.len(), 2);
+        e.push_output(OutputStream::Stdout, "crlf\r\n");
+        assert_eq!(e.lines[2].1, "crlf");
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 pub mod highlight;
 pub mod markdown;
-pub mod sanitize;
 pub mod scroll;
 pub mod wrap;
 

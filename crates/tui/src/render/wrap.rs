@@ -22,7 +22,8 @@ struct Atom {
 fn atoms(spans: &[Span<'_>]) -> Vec<Atom> {
     let mut out: Vec<Atom> = Vec::new();
     for span in spans {
-        for ch in span.content.chars() {
+        // Controls are shown (the shared rule); only line structure that reached here goes.
+        for ch in llm_repl_protocol::terminal_safe(&span.content).chars() {
             let ch = if ch == '\t' { ' ' } else { ch };
             if ch.is_control() {
                 continue;
@@ -179,7 +180,7 @@ pub fn wrap_hard(
     let mut cur_w = 0;
     for span in spans {
         let mut chunk = String::new();
-        for ch in span.content.chars() {
+        for ch in llm_repl_protocol::terminal_safe(&span.content).chars() {
             let ch = if ch == '\t' { ' ' } else { ch };
             if ch.is_control() {
                 continue;
