@@ -3,6 +3,11 @@
 //! so what is measured is the loop's own cost per step: building the request, the HTTP round
 //! trip on loopback, SSE parsing, accumulation, events, and feeding the result back.
 //!
+//! Every turn is `STEPS_PER_TURN` model calls: the fake model decides from the conversation (the
+//! tool results since the last prompt), each call's arguments differ (so the repeated-call guard
+//! never fires), and the bench asserts from the server's record that every turn completed with
+//! exactly that many requests before it divides by it.
+//!
 //! Run: `cargo bench -p llm-repl-e2e --bench loop_overhead` (prints median and p90 per step).
 
 use std::collections::BTreeMap;
@@ -14,7 +19,7 @@ use futures::future::BoxFuture;
 use llm_repl_core::config::Config;
 use llm_repl_core::{Agent, AgentDeps, Tool, ToolContext, ToolOutcome, ToolRegistry, ToolSpec};
 use llm_repl_e2e::fake::{FakeServer, Reply, Scripted};
-use llm_repl_protocol::{Event, Op};
+use llm_repl_protocol::{Event, FinishReason, Op};
 use llm_repl_providers::{OpenAiProvider, OpenAiSettings};
 
 const STEPS_PER_TURN: u64 = 5;
@@ -42,15 +47,27 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let server = FakeServer::start().await;
-        server.set_responder(Arc::new(|_req, n| -> Scripted {
-            if n % STEPS_PER_TURN == STEPS_PER_TURN - 1 {
+        server.set_responder(Arc::new(|req, n| -> Scripted {
+            // The step of this turn: tool results since the last user message.
+            let messages = req.messages();
+            let step = messages
+                .iter()
+                .rev()
+                .take_while(|m| m["role"] != "user")
+                .filter(|m| m["role"] == "tool")
+                .count() as u64;
+            if step == STEPS_PER_TURN - 1 {
                 Reply::text("done, all echoed back fine")
                     .chunks(4)
                     .usage(200, 8, 0)
                     .into()
             } else {
                 Reply::text("calling")
-                    .tool_call(format!("c{n}"), "echo", r#"{"text": "ping pong"}"#)
+                    .tool_call(
+                        format!("c{n}"),
+                        "echo",
+                        format!(r#"{{"text": "ping {step}"}}"#),
+                    )
                     .usage(180, 12, 0)
                     .into()
             }
@@ -67,10 +84,12 @@ fn main() {
         .expect("provider");
         let mut tools = ToolRegistry::new();
         tools.register(Arc::new(Echo));
-        let config = Config {
+        let mut config = Config {
             max_steps: 50,
             ..Config::default()
         };
+        // No title calls: every request counted is a step of a turn.
+        config.store.model_titles = false;
         let mut handle = Agent::spawn(AgentDeps {
             config,
             provider: Arc::new(provider),
@@ -90,6 +109,7 @@ fn main() {
                 // A fresh session now and then keeps the history (and request size) bounded.
                 handle.ops.send(Op::NewSession).expect("agent alive");
             }
+            let before = server.chat_requests().len();
             let t0 = Instant::now();
             handle
                 .ops
@@ -97,15 +117,23 @@ fn main() {
                     text: format!("turn {turn}"),
                 })
                 .expect("agent alive");
-            loop {
+            let reason = loop {
                 match handle.events.recv().await {
-                    Some(Event::TurnFinished { .. }) => break,
+                    Some(Event::TurnFinished { reason, .. }) => break reason,
                     Some(e) if std::env::var_os("BENCH_DEBUG").is_some() => eprintln!("{e:?}"),
                     Some(_) => {}
                     None => panic!("agent stopped"),
                 }
-            }
-            per_step.push(t0.elapsed().as_secs_f64() * 1e3 / STEPS_PER_TURN as f64);
+            };
+            let elapsed = t0.elapsed();
+            // What is divided by must be what happened.
+            let requests = server.chat_requests().len() - before;
+            assert_eq!(reason, FinishReason::Completed, "turn {turn}");
+            assert_eq!(
+                requests as u64, STEPS_PER_TURN,
+                "turn {turn} made {requests} model calls"
+            );
+            per_step.push(elapsed.as_secs_f64() * 1e3 / STEPS_PER_TURN as f64);
         }
         // The first turns warm the connection pool and caches.
         let mut sorted: Vec<f64> = per_step[10..].to_vec();

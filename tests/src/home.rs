@@ -28,7 +28,7 @@ impl TestHome {
         };
         let config = format!(
             "provider = \"fake\"\n[providers.fake]\nkind = \"openai\"\nbase_url = \"{base_url}\"\n\
-             api_key_env = \"FAKE_KEY\"\nmodel = \"fake-model\"\n[reliability]\nmax_retries = 0\n\
+             api_key_env = \"FAKE_KEY\"\nmodel = \"fake-model\"\n[reliability]\nmax_retries = 0\nmax_transient_retries = 0\n\
              {extra}\n"
         );
         if let Err(e) = std::fs::write(dir.path().join("config.toml"), config) {

@@ -20,7 +20,7 @@ impl Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             "provider = \"fake\"\n[providers.fake]\nkind = \"openai\"\nbase_url = \"{base_url}\"\n\
-             api_key_env = \"FAKE_KEY\"\nmodel = \"fake-model\"\n[reliability]\nmax_retries = 0\n"
+             api_key_env = \"FAKE_KEY\"\nmodel = \"fake-model\"\n[reliability]\nmax_retries = 0\nmax_transient_retries = 0\n"
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         std::fs::write(dir.path().join("notes.txt"), "hello from notes\n").unwrap();

@@ -90,7 +90,7 @@ fn route_picks_the_cheapest_healthy_candidate_and_falls_back() {
     write_config(
         &home,
         &format!(
-            "provider = \"auto\"\n\n[reliability]\nmax_retries = 0\n\n{}{}{}\
+            "provider = \"auto\"\n\n[reliability]\nmax_retries = 0\nmax_transient_retries = 0\n\n{}{}{}\
              [routes.auto]\ncandidates = [\"dear:dear-model\", \"cheap:cheap-model\", \
              \"mid:mid-model\"]\nmin_tier = 2\n\n{}{}{}",
             entry("cheap", &cheap),
@@ -173,7 +173,7 @@ fn second_identical_request_is_answered_from_the_store_cache_for_free() {
         &home,
         &format!(
             "provider = \"fake\"\ntemperature = 0.0\n\n[store]\nresponse_cache = true\n\n\
-             [reliability]\nmax_retries = 0\n\n{}{}",
+             [reliability]\nmax_retries = 0\nmax_transient_retries = 0\n\n{}{}",
             entry("fake", &server),
             price("fake", 2.0, 8.0),
         ),

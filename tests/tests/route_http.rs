@@ -35,6 +35,7 @@ fn route(servers: &[(&str, &FakeServer)], cooldown: Duration) -> (Resilient, Eve
         first_token_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(5),
         max_retries: 1,
+        max_transient_retries: 1,
         backoff: BackoffSettings {
             base: Duration::from_millis(1),
             max: Duration::from_millis(5),

@@ -230,6 +230,11 @@ impl Human {
                 };
                 self.err(&format!("{tag}: {text}\n"));
             }
+            // A retry status replaces itself on a screen; here each update is one line.
+            Event::Status { text, .. } if !text.is_empty() => {
+                self.end_answer_line();
+                self.err(&format!("warning: {text}\n"));
+            }
             Event::Error { message } => {
                 self.end_answer_line();
                 self.err(&format!("error: {message}\n"));

@@ -305,24 +305,37 @@ fn context_window_of(name: &str, config: &llm_repl_core::Config) -> anyhow::Resu
         .min())
 }
 
-/// How a reliability event reaches the frontend: circuit changes as health (the meter shows an
-/// open circuit), everything else as a warning line in the trace.
+/// The key of the one status line a provider's retries update in place.
+const RETRY_STATUS_KEY: &str = "provider-retry";
+
+/// How a reliability event reaches the frontend: retries as one updating status line (cleared
+/// when the call answers or gives up), circuit changes as health (the meter shows an open
+/// circuit; the detail leaves the provider's name to the frontend), the rest as warnings.
 fn reliability_event(event: ReliabilityEvent) -> Event {
-    let text = event.to_string();
     match event {
-        ReliabilityEvent::CircuitOpened { provider, .. } => Event::ProviderHealth {
-            provider,
-            healthy: false,
-            detail: text,
+        ReliabilityEvent::Retry { .. } => Event::Status {
+            key: RETRY_STATUS_KEY.into(),
+            level: NoticeLevel::Warn,
+            text: event.to_string(),
         },
-        ReliabilityEvent::CircuitClosed { provider } => Event::ProviderHealth {
-            provider,
+        ReliabilityEvent::RetriesOver { .. } => Event::Status {
+            key: RETRY_STATUS_KEY.into(),
+            level: NoticeLevel::Info,
+            text: String::new(),
+        },
+        ReliabilityEvent::CircuitOpened { ref provider, .. } => Event::ProviderHealth {
+            provider: provider.clone(),
+            healthy: false,
+            detail: event.detail(),
+        },
+        ReliabilityEvent::CircuitClosed { ref provider } => Event::ProviderHealth {
+            provider: provider.clone(),
             healthy: true,
-            detail: text,
+            detail: event.detail(),
         },
         _ => Event::Notice {
             level: NoticeLevel::Warn,
-            text,
+            text: event.to_string(),
         },
     }
 }
@@ -352,12 +365,29 @@ mod tests {
         let retry = reliability_event(ReliabilityEvent::Retry {
             provider: "groq".into(),
             retry: 1,
-            max_retries: 3,
+            max_retries: 8,
             delay: Duration::from_millis(500),
-            error: "429".into(),
+            reason: "server error (HTTP 500)".into(),
+            error: "{\"error\":\n{}}".into(),
         });
-        assert!(
-            matches!(retry, Event::Notice { level: NoticeLevel::Warn, ref text } if text.contains("groq"))
+        assert_eq!(
+            retry,
+            Event::Status {
+                key: RETRY_STATUS_KEY.into(),
+                level: NoticeLevel::Warn,
+                text: "groq: server error (HTTP 500); retrying in 0.5s (attempt 2 of 9)".into(),
+            }
         );
+        let over = reliability_event(ReliabilityEvent::RetriesOver {
+            provider: "groq".into(),
+            recovered: true,
+            retries: 1,
+        });
+        assert!(matches!(over, Event::Status { ref text, .. } if text.is_empty()));
+        // The frontend shows "{provider}: {detail}": the name must not be in the detail too.
+        let Event::ProviderHealth { detail, .. } = open else {
+            unreachable!()
+        };
+        assert!(!detail.contains("groq"), "{detail}");
     }
 }

@@ -220,7 +220,12 @@ pub struct ReliabilityConfig {
     pub connect_timeout_secs: u64,
     pub first_token_timeout_secs: u64,
     pub idle_timeout_secs: u64,
+    /// Retries after a failure to connect (refused, unknown host): few, so a wrong base_url
+    /// fails in seconds.
     pub max_retries: u32,
+    /// Retries after a transient server failure (5xx, 429, timeout, a stream cut off), with
+    /// exponential backoff honouring Retry-After.
+    pub max_transient_retries: u32,
     /// Wall-clock limit of one turn in seconds (0: none).
     pub turn_timeout_secs: u64,
 }
@@ -232,6 +237,7 @@ impl Default for ReliabilityConfig {
             first_token_timeout_secs: 120,
             idle_timeout_secs: 60,
             max_retries: 3,
+            max_transient_retries: 8,
             turn_timeout_secs: 0,
         }
     }

@@ -159,7 +159,10 @@ impl Turn {
                     });
                     (m, Some(FinishReason::Failed))
                 }
-                StepEnd::Refused => return FinishReason::Budget,
+                StepEnd::Refused => {
+                    self.forget_unanswered_prompt();
+                    return FinishReason::Budget;
+                }
             };
             let calls = message.tool_calls.clone();
             if end.is_none() || !message.content.is_empty() {
@@ -171,6 +174,9 @@ impl Turn {
                 self.emit(Event::AssistantMessage { turn, message });
             }
             if let Some(reason) = end {
+                if reason == FinishReason::Failed {
+                    self.forget_unanswered_prompt();
+                }
                 return reason;
             }
             if calls.is_empty() {
@@ -228,6 +234,19 @@ impl Turn {
             ),
         });
         FinishReason::MaxSteps
+    }
+
+    /// A prompt the model never answered leaves the in-memory history (the store keeps it in
+    /// the transcript): typed again, it would reach the model as two user messages in a row.
+    fn forget_unanswered_prompt(&mut self) {
+        if self
+            .input
+            .history
+            .last()
+            .is_some_and(|m| m.role == llm_repl_protocol::Role::User)
+        {
+            self.input.history.pop();
+        }
     }
 
     fn request(&self) -> ChatRequest {

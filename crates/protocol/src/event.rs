@@ -263,7 +263,15 @@ pub enum Event {
         healthy: bool,
         detail: String,
     },
-    /// Plain text for the user (stats tables, retries, route choices, warnings).
+    /// A transient status line that replaces the previous one with the same `key` (a provider
+    /// retrying: "openai: server error (HTTP 500); retrying in 1.2s, attempt 2 of 9"). An empty
+    /// `text` clears it. Frontends show one line per key, not a line per update.
+    Status {
+        key: String,
+        level: NoticeLevel,
+        text: String,
+    },
+    /// Plain text for the user (stats tables, route choices, warnings).
     Notice {
         level: NoticeLevel,
         text: String,

@@ -266,6 +266,11 @@ fn events_round_trip() {
             id: "s".into(),
             path: "/tmp/s.md".into(),
         },
+        Event::Status {
+            key: "provider-retry".into(),
+            level: NoticeLevel::Warn,
+            text: "openai: server error (HTTP 500); retrying in 0.5s (attempt 2 of 9)".into(),
+        },
         Event::Notice {
             level: NoticeLevel::Warn,
             text: "retrying".into(),

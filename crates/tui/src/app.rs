@@ -380,6 +380,7 @@ impl App {
             }
             Event::TurnFinished { reason, .. } => {
                 self.conv.finish_answer(None);
+                self.conv.clear_statuses();
                 self.meter.activity = Activity::Idle;
                 self.approvals.clear();
                 let note = match reason {
@@ -395,7 +396,8 @@ impl App {
                         NoticeLevel::Error,
                         "turn stopped: a budget limit would be crossed",
                     )),
-                    FinishReason::Failed => Some((NoticeLevel::Error, "turn failed")),
+                    // The Error event before it said why, in one line.
+                    FinishReason::Failed => None,
                 };
                 if let Some((level, text)) = note {
                     self.notice(level, text);
@@ -435,6 +437,7 @@ impl App {
                 };
                 self.notice(level, format!("{provider}: {detail}"));
             }
+            Event::Status { key, level, text } => self.conv.set_status(&key, level, &text),
             Event::UsageReport { summary, text, .. } => {
                 // The whole report on its own screen; its summary line stays in the chat.
                 stats::show(self, &text);

@@ -1,9 +1,14 @@
 //! `Resilient`: a [`Provider`] wrapped around a route of providers, adding what real APIs need
-//! and the inner clients do not do: first-token and idle timeouts, retries with exponential
-//! backoff and jitter honouring Retry-After, resuming a stream that broke after part of the
-//! answer was shown (see [`replay`]), failover along the route, and a circuit breaker per
-//! provider. Every retry, failover and circuit change is reported through `on_event` (the agent
-//! turns them into Notices): nothing here is silent.
+//! and the inner clients do not do: first-token and idle timeouts, retries by error class
+//! ([`class`]: a refused connection fails in seconds, a 5xx, 429 or timeout gets a longer
+//! budget) with exponential backoff and jitter honouring Retry-After, resuming a stream that
+//! broke after part of the answer was shown (see [`replay`]), failover along the route, and a
+//! circuit breaker per provider. Every retry, failover and circuit change is reported through
+//! `on_event` (the agent turns retries into one updating status line): nothing here is silent.
+//!
+//! An open circuit sends calls to the next provider of the route; when every provider left is
+//! open, the call goes to the one that half-opens first as a probe rather than being refused
+//! (with a single provider, the user's next prompt is that probe).
 //!
 //! [`heartbeat`] is the one-token liveness check `doctor` shows per provider. Connect timeouts
 //! belong to the inner HTTP client. Time is tokio's, so tests run with paused
@@ -11,6 +16,7 @@
 
 mod backoff;
 mod circuit;
+mod class;
 mod events;
 mod heartbeat;
 mod replay;
@@ -31,6 +37,7 @@ use tokio::time::Instant;
 
 pub use backoff::{BackoffSettings, Jitter};
 pub use circuit::{Breaker, CircuitSettings, CircuitState, Transition};
+pub use class::{RetryClass, class, reason};
 pub use events::ReliabilityEvent;
 pub use heartbeat::{Heartbeat, heartbeat};
 pub use replay::{Delivered, Replay, Step};
@@ -42,8 +49,12 @@ pub struct ResilienceSettings {
     pub first_token_timeout: Duration,
     /// Between two stream items (`ZERO`: no limit).
     pub idle_timeout: Duration,
-    /// Retries per provider after the first attempt.
+    /// Retries per provider after a failure to connect (refused, unknown host): few, so a wrong
+    /// `base_url` or a server that is down fails in seconds.
     pub max_retries: u32,
+    /// Retries per provider after a transient failure (5xx, 429, timeout, a stream cut off):
+    /// a longer budget, with backoff.
+    pub max_transient_retries: u32,
     pub backoff: BackoffSettings,
     pub circuit: CircuitSettings,
     /// Retry a stream that broke after items were passed on, swallowing the repeated part
@@ -65,6 +76,7 @@ impl ResilienceSettings {
             first_token_timeout: Duration::from_secs(config.first_token_timeout_secs),
             idle_timeout: Duration::from_secs(config.idle_timeout_secs),
             max_retries: config.max_retries,
+            max_transient_retries: config.max_transient_retries,
             backoff: BackoffSettings::default(),
             circuit: CircuitSettings::default(),
             resume_partial: true,
@@ -229,6 +241,8 @@ struct Call {
     provider: usize,
     /// Retries spent on that provider.
     retries: u32,
+    /// Retries announced since the last answer (the status line is up while this is > 0).
+    announced: u32,
     current: Option<Attempt>,
     delivered: Delivered,
     replay: Option<Replay>,
@@ -254,6 +268,7 @@ impl Call {
             request,
             provider: 0,
             retries: 0,
+            announced: 0,
             current: None,
             delivered: Delivered::default(),
             replay: None,
@@ -278,6 +293,7 @@ impl Call {
                 Err(error) => {
                     if let Some(fatal) = self.on_failure(error).await {
                         self.done = true;
+                        self.retries_over(false);
                         return Some(Err(fatal));
                     }
                 }
@@ -294,21 +310,18 @@ impl Call {
         request
     }
 
-    /// Picks a provider whose circuit lets calls through, from the current one on.
-    fn pick(&mut self) -> Result<usize, ProviderError> {
+    /// Picks a provider whose circuit lets calls through, from the current one on. When every
+    /// one left is open, the one that half-opens first gets the call as a probe: refusing would
+    /// leave the user nothing to do but wait (a success closes its circuit).
+    fn pick(&mut self) -> usize {
         let now = Instant::now();
         let mut breakers = self.shared.breakers();
         let mut skipped = Vec::new();
+        let mut chosen = None;
         for index in self.provider..self.shared.route.len() {
             if breakers[index].allow(now) {
-                drop(breakers);
-                for (i, retry_in) in &skipped {
-                    self.shared.emit(ReliabilityEvent::Skipped {
-                        provider: self.shared.name(*i),
-                        retry_in: *retry_in,
-                    });
-                }
-                return Ok(index);
+                chosen = Some(index);
+                break;
             }
             let retry_in = breakers[index]
                 .opens_at()
@@ -316,34 +329,28 @@ impl Call {
             skipped.push((index, retry_in));
         }
         drop(breakers);
-        let list: Vec<String> = skipped
-            .iter()
-            .map(|(i, d)| {
-                format!(
-                    "{} (retry in {}s)",
-                    self.shared.name(*i),
-                    d.as_secs().max(1)
-                )
-            })
-            .collect();
-        Err(ProviderError::new(
-            ProviderErrorKind::Other,
-            format!(
-                "no provider available: circuit open for {}",
-                list.join(", ")
-            ),
-        ))
+        let chosen = match chosen {
+            Some(index) => index,
+            None => {
+                let probe = skipped
+                    .iter()
+                    .min_by_key(|(_, retry_in)| *retry_in)
+                    .map_or(self.provider, |(i, _)| *i);
+                skipped.retain(|(i, _)| *i != probe);
+                probe
+            }
+        };
+        for (i, retry_in) in &skipped {
+            self.shared.emit(ReliabilityEvent::Skipped {
+                provider: self.shared.name(*i),
+                retry_in: *retry_in,
+            });
+        }
+        chosen
     }
 
     async fn connect(&mut self) -> Result<(), ProviderError> {
-        let index = match self.pick() {
-            Ok(i) => i,
-            Err(e) => {
-                // Nothing to retry against: give up now.
-                self.done = true;
-                return Err(e);
-            }
-        };
+        let index = self.pick();
         if index != self.provider {
             self.shared.emit(ReliabilityEvent::Failover {
                 from: self.shared.name(self.provider),
@@ -371,15 +378,12 @@ impl Call {
     }
 
     fn timeout_error(&self, first: bool) -> ProviderError {
-        let name = self.shared.name(self.provider);
+        // No provider name: whoever shows the error puts it in front once.
         let s = &self.shared.settings;
         let message = if first {
-            format!(
-                "{name}: no answer within {}s",
-                s.first_token_timeout.as_secs_f64()
-            )
+            format!("no answer within {}s", s.first_token_timeout.as_secs_f64())
         } else {
-            format!("{name}: stream idle for {}s", s.idle_timeout.as_secs_f64())
+            format!("stream idle for {}s", s.idle_timeout.as_secs_f64())
         };
         ProviderError::new(ProviderErrorKind::Timeout, message)
     }
@@ -439,12 +443,25 @@ impl Call {
         }
     }
 
-    fn record_success(&self) {
+    fn record_success(&mut self) {
         let transition = self.shared.breakers()[self.provider].record_success();
         if transition == Transition::Closed {
             self.shared.emit(ReliabilityEvent::CircuitClosed {
                 provider: self.shared.name(self.provider),
             });
+        }
+        self.retries_over(true);
+    }
+
+    /// Ends the retry status line, if one is up.
+    fn retries_over(&mut self, recovered: bool) {
+        if self.announced > 0 {
+            self.shared.emit(ReliabilityEvent::RetriesOver {
+                provider: self.shared.name(self.provider),
+                recovered,
+                retries: self.announced,
+            });
+            self.announced = 0;
         }
     }
 
@@ -472,7 +489,15 @@ impl Call {
         if partial && !settings.resume_partial {
             return Some(error);
         }
-        if error.is_retryable() && !open && self.retries < settings.max_retries {
+        let budget = match class::class(&error) {
+            RetryClass::Connect => settings.max_retries,
+            RetryClass::Transient => settings.max_transient_retries,
+            RetryClass::Final => 0,
+        };
+        let can_fail_over = self.provider + 1 < self.shared.route.len();
+        // An open circuit moves the call on when there is somewhere to move it; the last
+        // provider of the route keeps its retry budget.
+        if self.retries < budget && !(open && can_fail_over) {
             let delay = backoff::delay(
                 &settings.backoff,
                 self.retries,
@@ -481,11 +506,13 @@ impl Call {
             );
             if let Some(delay) = delay {
                 self.retries += 1;
+                self.announced += 1;
                 self.shared.emit(ReliabilityEvent::Retry {
                     provider: name.clone(),
                     retry: self.retries,
-                    max_retries: settings.max_retries,
+                    max_retries: budget,
                     delay,
+                    reason: class::reason(&error),
                     error: error.message.clone(),
                 });
                 tokio::time::sleep(delay).await;
@@ -502,7 +529,7 @@ impl Call {
         // After a partial answer, failing over is a resume like any retry: the replay check
         // ends the stream cleanly if the next provider answers differently (as another model
         // usually will; the same model behind another endpoint often will not).
-        if self.provider + 1 < self.shared.route.len() {
+        if can_fail_over {
             let to = self.provider + 1;
             self.shared.emit(ReliabilityEvent::Failover {
                 from: name,

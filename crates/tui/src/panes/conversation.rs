@@ -39,6 +39,8 @@ pub enum ItemKind {
 pub struct Item {
     pub kind: ItemKind,
     pub text: String,
+    /// The key of a status line that updates in place (see [`Conversation::set_status`]).
+    status: Option<String>,
     rev: u64,
     cache: RefCell<Option<Cached>>,
 }
@@ -61,6 +63,7 @@ impl Item {
         Item {
             kind,
             text: text.into(),
+            status: None,
             rev: 0,
             cache: RefCell::new(None),
         }
@@ -88,9 +91,42 @@ impl Conversation {
         self.items.push(Item::new(kind, text));
     }
 
-    /// Appends streamed text to the open answer, opening one if needed.
+    /// Shows the status line `key`, updates it in place, or (empty `text`) removes it: a
+    /// provider's retries are one line that changes, not a line per attempt.
+    pub fn set_status(&mut self, key: &str, level: NoticeLevel, text: &str) {
+        let at = self
+            .items
+            .iter()
+            .rposition(|i| i.status.as_deref() == Some(key));
+        match at {
+            Some(i) if text.is_empty() => {
+                self.items.remove(i);
+            }
+            Some(i) => {
+                let item = &mut self.items[i];
+                item.kind = ItemKind::Notice(level);
+                item.text = text.to_string();
+                item.touch();
+            }
+            None if text.is_empty() => {}
+            None => {
+                let mut item = Item::new(ItemKind::Notice(level), text);
+                item.status = Some(key.to_string());
+                self.items.push(item);
+            }
+        }
+    }
+
+    /// Removes every status line (the turn ended: nothing is retrying any more).
+    pub fn clear_statuses(&mut self) {
+        self.items.retain(|i| i.status.is_none());
+    }
+
+    /// Appends streamed text to the open answer, opening one if needed. A status line shown
+    /// while the answer streams (a resumed stream) does not split the answer.
     pub fn append_delta(&mut self, text: &str) {
-        match self.items.last_mut() {
+        let last = self.items.iter().rposition(|i| i.status.is_none());
+        match last.map(|i| &mut self.items[i]) {
             Some(item) if item.kind == (ItemKind::Assistant { streaming: true }) => {
                 item.text.push_str(text);
                 item.touch();

@@ -9,4 +9,5 @@ mod history;
 mod keys;
 mod snapshots;
 mod stats;
+mod status;
 mod switch;

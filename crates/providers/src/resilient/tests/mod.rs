@@ -111,6 +111,7 @@ fn settings() -> ResilienceSettings {
         first_token_timeout: Duration::from_secs(30),
         idle_timeout: Duration::from_secs(10),
         max_retries: 3,
+        max_transient_retries: 3,
         backoff: BackoffSettings {
             base: Duration::from_secs(1),
             max: Duration::from_secs(8),
@@ -183,9 +184,15 @@ async fn retries_429_honouring_retry_after_then_succeeds() {
     let events = events.lock().expect("lock");
     assert!(matches!(
         &events[..],
-        [ReliabilityEvent::Retry { retry: 1, max_retries: 3, delay, .. }] if *delay == Duration::from_secs(7)
+        [
+            ReliabilityEvent::Retry { retry: 1, max_retries: 3, delay, .. },
+            ReliabilityEvent::RetriesOver { recovered: true, retries: 1, .. },
+        ] if *delay == Duration::from_secs(7)
     ));
-    assert!(events[0].to_string().contains("retry 1/3 in 7.0s"));
+    assert_eq!(
+        events[0].to_string(),
+        "p: rate limited (HTTP 429); retrying in 7.0s (attempt 2 of 4)"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -363,9 +370,9 @@ async fn first_token_and_idle_timeouts() {
     assert_eq!(
         errors,
         vec![
-            "p: no answer within 30s",
-            "p: no answer within 30s",
-            "p: stream idle for 10s"
+            "no answer within 30s",
+            "no answer within 30s",
+            "stream idle for 10s"
         ]
     );
 }
@@ -394,4 +401,95 @@ fn empty_route_is_refused_and_settings_follow_the_config() {
     assert_eq!(s.first_token_timeout, Duration::from_secs(120));
     assert_eq!(s.idle_timeout, Duration::from_secs(60));
     assert_eq!(s.max_retries, 3);
+    assert_eq!(s.max_transient_retries, 8);
+}
+
+/// A provider that always fails with `error`, counting calls.
+fn always(name: &str, error: ProviderError, n: usize) -> Arc<Scripted> {
+    Scripted::new(name, (0..n).map(|_| Act::Fail(error.clone())).collect())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_connection_fails_in_seconds_at_the_defaults() {
+    let refused = err(
+        ProviderErrorKind::Connect,
+        "cannot connect to http://127.0.0.1:9/v1 (Connection refused)",
+    );
+    let inner = always("p", refused, 20);
+    let (on_event, events) = sink();
+    let r = Resilient::single(inner.clone(), ResilienceSettings::default(), on_event);
+    let t0 = Instant::now();
+    let error = run(&r).await.1.expect("fails");
+    assert_eq!(error.kind, ProviderErrorKind::Connect);
+    assert_eq!(inner.calls(), 4, "the first attempt and max_retries (3)");
+    assert!(t0.elapsed() <= Duration::from_secs(4), "{:?}", t0.elapsed());
+    assert!(!error.message.contains('\n'));
+    let events = events.lock().expect("lock");
+    assert!(matches!(
+        events.last(),
+        Some(ReliabilityEvent::RetriesOver {
+            recovered: false,
+            retries: 3,
+            ..
+        })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_get_the_longer_budget_with_growing_backoff_at_the_defaults() {
+    // Eight 500s in a row, then an answer: within the transient budget (8 retries).
+    let mut acts: Vec<Act> = (0..8).map(|_| Act::Fail(http(500))).collect();
+    acts.push(ok_answer("made it"));
+    let inner = Scripted::new("p", acts);
+    let (on_event, events) = sink();
+    let r = Resilient::single(inner.clone(), ResilienceSettings::default(), on_event);
+    let t0 = Instant::now();
+    let (items, error) = run(&r).await;
+    assert_eq!(error, None);
+    assert_eq!(texts(&items), "made it");
+    assert_eq!(inner.calls(), 9);
+    // 0.5, 1, 2, 4, 8, 16, 20, 20 s before jitter (equal jitter: at least half of each).
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(35_750) && waited <= Duration::from_millis(71_500),
+        "{waited:?}"
+    );
+    let events = events.lock().expect("lock").clone();
+    let attempts: Vec<String> = events
+        .iter()
+        .filter(|e| matches!(e, ReliabilityEvent::Retry { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(attempts.len(), 8);
+    assert!(
+        attempts[0].starts_with("p: server error (HTTP 500); retrying in "),
+        "{}",
+        attempts[0]
+    );
+    assert!(attempts[7].ends_with("(attempt 9 of 9)"), "{}", attempts[7]);
+    // Opened at the fifth failure; the only provider keeps its budget, then closes again.
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ReliabilityEvent::CircuitOpened { .. }))
+    );
+    assert!(matches!(
+        &events[events.len() - 2..],
+        [
+            ReliabilityEvent::CircuitClosed { .. },
+            ReliabilityEvent::RetriesOver {
+                recovered: true,
+                retries: 8,
+                ..
+            }
+        ]
+    ));
+
+    // One more 500 than the budget: the call fails after 9 attempts, in one line.
+    let inner = always("p", http(503), 20);
+    let (on_event, _) = sink();
+    let r = Resilient::single(inner.clone(), ResilienceSettings::default(), on_event);
+    let error = run(&r).await.1.expect("fails");
+    assert_eq!(inner.calls(), 9);
+    assert_eq!(error.message, "HTTP 503 (after 8 retries)");
 }

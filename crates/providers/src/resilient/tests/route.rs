@@ -14,6 +14,7 @@ async fn fails_over_to_the_next_provider_with_its_own_model() {
     let (on_event, events) = sink();
     let s = ResilienceSettings {
         max_retries: 1,
+        max_transient_retries: 1,
         ..settings()
     };
     let r = Resilient::new(vec![primary.clone(), backup.clone()], s, on_event).expect("route");
@@ -102,10 +103,14 @@ async fn circuit_opens_skips_half_opens_and_closes() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn all_circuits_open_is_a_clear_error_without_requests() {
-    let inner = Scripted::new("p", (0..2).map(|_| Act::Fail(http(500))).collect());
-    let (on_event, _) = sink();
+async fn with_every_circuit_open_the_next_call_probes_instead_of_being_refused() {
+    let mut acts: Vec<Act> = (0..2).map(|_| Act::Fail(http(500))).collect();
+    acts.push(ok_answer("back"));
+    let inner = Scripted::new("p", acts);
+    let (on_event, events) = sink();
     let s = ResilienceSettings {
+        max_retries: 0,
+        max_transient_retries: 1,
         circuit: CircuitSettings {
             failure_threshold: 2,
             cooldown: Duration::from_secs(30),
@@ -115,16 +120,29 @@ async fn all_circuits_open_is_a_clear_error_without_requests() {
     let r = Resilient::single(inner.clone(), s, on_event);
     assert!(run(&r).await.1.is_some());
     assert_eq!(inner.calls(), 2);
-    let error = run(&r).await.1.expect("refused");
-    assert!(
-        error
-            .message
-            .starts_with("no provider available: circuit open for p (retry in 30s)"),
-        "{}",
-        error.message
+    assert!(matches!(r.health()[0].1, CircuitState::Open { .. }));
+    // The user's next prompt, well within the cool-down: let through as a probe.
+    let (items, error) = run(&r).await;
+    assert_eq!(error, None);
+    assert_eq!(texts(&items), "back");
+    assert_eq!(inner.calls(), 3);
+    assert_eq!(
+        r.health()[0].1,
+        CircuitState::Closed {
+            consecutive_failures: 0
+        }
     );
-    assert!(!error.is_retryable());
-    assert_eq!(inner.calls(), 2);
+    let events = events.lock().expect("lock");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ReliabilityEvent::Skipped { .. }))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ReliabilityEvent::CircuitClosed { .. }))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -141,6 +159,7 @@ async fn after_a_partial_answer_failover_resumes_and_checks_the_replay() {
     let (on_event, events) = sink();
     let s = ResilienceSettings {
         max_retries: 1,
+        max_transient_retries: 1,
         ..settings()
     };
     let r =
