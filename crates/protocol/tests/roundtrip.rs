@@ -1,4 +1,8 @@
 //! Every Op and Event survives JSON unchanged, and the wire names are the documented ones.
+//!
+//! Exhaustive by construction: `op_name` and `event_name` match every variant without a
+//! wildcard, so a new variant does not compile until it has a wire name there (and its count
+//! below), and the round-trip tests fail until their sample lists hold one of each.
 
 use llm_repl_protocol::*;
 
@@ -16,6 +20,82 @@ fn call() -> ToolCall {
         name: "python".into(),
         arguments: r#"{"code":"print(1)"}"#.into(),
     }
+}
+
+/// Variants of `Op`: the arms of [`op_name`].
+const OP_VARIANTS: usize = 17;
+
+/// The documented wire name of each Op. No wildcard: see the module comment.
+fn op_name(op: &Op) -> &'static str {
+    match op {
+        Op::Submit { .. } => "submit",
+        Op::Interrupt => "interrupt",
+        Op::Approval { .. } => "approval",
+        Op::NewSession => "new_session",
+        Op::OpenSession { .. } => "open_session",
+        Op::PreviewSession { .. } => "preview_session",
+        Op::ListSessions { .. } => "list_sessions",
+        Op::Search { .. } => "search",
+        Op::RenameSession { .. } => "rename_session",
+        Op::DeleteSession { .. } => "delete_session",
+        Op::Export { .. } => "export",
+        Op::SetModel { .. } => "set_model",
+        Op::SetProvider { .. } => "set_provider",
+        Op::SetBudget { .. } => "set_budget",
+        Op::SetApprovals { .. } => "set_approvals",
+        Op::Stats { .. } => "stats",
+        Op::Shutdown => "shutdown",
+    }
+}
+
+/// Variants of `Event`: the arms of [`event_name`].
+const EVENT_VARIANTS: usize = 21;
+
+/// The documented wire name of each Event. No wildcard: see the module comment.
+fn event_name(event: &Event) -> &'static str {
+    match event {
+        Event::SessionStarted { .. } => "session_started",
+        Event::SessionLoaded { .. } => "session_loaded",
+        Event::TurnStarted { .. } => "turn_started",
+        Event::StepStarted { .. } => "step_started",
+        Event::TextDelta { .. } => "text_delta",
+        Event::AssistantMessage { .. } => "assistant_message",
+        Event::ToolCallStarted { .. } => "tool_call_started",
+        Event::ToolOutput { .. } => "tool_output",
+        Event::ApprovalRequested { .. } => "approval_requested",
+        Event::ToolCallFinished { .. } => "tool_call_finished",
+        Event::Usage { .. } => "usage",
+        Event::TurnFinished { .. } => "turn_finished",
+        Event::SessionList { .. } => "session_list",
+        Event::SearchResults { .. } => "search_results",
+        Event::SessionPreview { .. } => "session_preview",
+        Event::Exported { .. } => "exported",
+        Event::ProviderHealth { .. } => "provider_health",
+        Event::Status { .. } => "status",
+        Event::Notice { .. } => "notice",
+        Event::Error { .. } => "error",
+        Event::ShutdownComplete => "shutdown_complete",
+    }
+}
+
+/// Each sample survives JSON unchanged under its documented tag, and the samples cover every
+/// variant.
+fn check_all_variants<T>(samples: &[T], tag: &str, variants: usize, name: fn(&T) -> &'static str)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let mut seen = std::collections::BTreeSet::new();
+    for sample in samples {
+        assert_eq!(&round(sample), sample);
+        let json = serde_json::to_value(sample).expect("serialize");
+        assert_eq!(json[tag], name(sample), "{json}");
+        seen.insert(name(sample));
+    }
+    assert_eq!(
+        seen.len(),
+        variants,
+        "a {tag} variant has no sample in this test (seen: {seen:?})"
+    );
 }
 
 #[test]
@@ -73,9 +153,7 @@ fn ops_round_trip() {
         }
         .tagged(7),
     ];
-    for op in ops {
-        assert_eq!(round(&op), op);
-    }
+    check_all_variants(&ops, "op", OP_VARIANTS, op_name);
 }
 
 #[test]
@@ -295,9 +373,7 @@ fn events_round_trip() {
             }),
         },
     ];
-    for event in events {
-        assert_eq!(round(&event), event);
-    }
+    check_all_variants(&events, "event", EVENT_VARIANTS, event_name);
 }
 
 #[test]

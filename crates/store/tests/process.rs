@@ -2,30 +2,36 @@
 //! locks of killed owners, and SIGKILL in the middle of writes losing nothing that was
 //! acknowledged.
 //!
-//! The child is this test binary re-executed with `STORE_CHILD` set, running `child_entry`.
+//! The child is the `store-test-child` binary (`src/bin/store_test_child.rs`), which cargo builds
+//! for these tests: a helper, not a test of its own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on setup failures
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{info, open};
-use llm_repl_protocol::{FinishReason, Message, ToolRun, ToolStatus};
+use llm_repl_protocol::Message;
 use llm_repl_store::{Store, StoreError};
 
 /// A child's `say` lines, read by a thread so a stuck child fails the test instead of hanging it.
-struct Lines(mpsc::Receiver<String>);
+/// The scratch directory the child puts its snapshot in lives as long as the lines.
+struct Lines(
+    mpsc::Receiver<String>,
+    #[allow(dead_code)] tempfile::TempDir,
+);
 
 fn spawn(mode: &str, dir: &Path) -> (Child, Lines) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_store-test-child"))
         .env("STORE_CHILD", mode)
         .env("STORE_DIR", dir)
+        .env("STORE_SCRATCH", scratch.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -36,7 +42,6 @@ fn spawn(mode: &str, dir: &Path) -> (Child, Lines) {
     std::thread::spawn(move || {
         for line in out.lines() {
             let Ok(line) = line else { break };
-            // The harness may print "test child_entry ... " on the same line first.
             if let Some(pos) = line.find('@')
                 && tx.send(line[pos + 1..].to_string()).is_err()
             {
@@ -44,7 +49,7 @@ fn spawn(mode: &str, dir: &Path) -> (Child, Lines) {
             }
         }
     });
-    (child, Lines(rx))
+    (child, Lines(rx, scratch))
 }
 
 /// The next line the child wrote with `say` starting with `prefix`; None once the child's
@@ -60,86 +65,6 @@ fn next_line(out: &mut Lines, prefix: &str) -> Option<String> {
             Err(mpsc::RecvTimeoutError::Disconnected) => return None,
             Err(mpsc::RecvTimeoutError::Timeout) => panic!("child silent for 60 s"),
         }
-    }
-}
-
-fn say(s: String) {
-    let mut o = std::io::stdout().lock();
-    let _ = writeln!(o, "@{s}");
-    let _ = o.flush();
-}
-
-/// Runs only as a child process; a no-op in the normal test run.
-#[test]
-fn child_entry() {
-    let Ok(mode) = std::env::var("STORE_CHILD") else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(std::env::var("STORE_DIR").unwrap());
-    match mode.as_str() {
-        // Try to open a store someone else owns, then browse a snapshot of it.
-        "second" => {
-            match Store::open(&dir) {
-                Ok(_) => say("OPENED".into()),
-                Err(e) => say(format!("ERR {e}")),
-            }
-            let scratch = tempfile::tempdir().unwrap();
-            match Store::open_snapshot(&dir, &scratch.path().join("snap")) {
-                Ok(s) => {
-                    let n = s
-                        .load_session("main")
-                        .map(|l| l.messages.len())
-                        .unwrap_or(0);
-                    let ro = s.append_message("main", &Message::user("x")).is_err();
-                    say(format!("SNAP {} {n} {ro}", s.session_count().unwrap()));
-                }
-                Err(e) => say(format!("SNAPERR {e}")),
-            }
-            std::process::exit(3);
-        }
-        // Own the store until killed.
-        "hold" => {
-            let _s = Store::open(&dir).unwrap();
-            say(format!("READY {}", std::process::id()));
-            let mut buf = String::new();
-            let _ = std::io::stdin().read_line(&mut buf);
-        }
-        // Write forever, acknowledging every append after it returned.
-        "write" => {
-            let s = Store::open(&dir).unwrap();
-            if s.get_session("k").unwrap().is_none() {
-                s.create_session(&info("k", "killed")).unwrap();
-            }
-            let base = s.get_session("k").unwrap().unwrap().messages;
-            let mut turn = 1;
-            s.begin_turn("k", turn).unwrap();
-            for i in 0u64.. {
-                let text = format!(
-                    "payload {} {}",
-                    base + i,
-                    "z".repeat((i % 7) as usize * 100)
-                );
-                let seq = s.append_message("k", &Message::user(text)).unwrap();
-                say(format!("ACK {seq}"));
-                if i % 3 == 0 {
-                    let run = ToolRun {
-                        call: common::call(&format!("c{seq}"), "1+1"),
-                        status: ToolStatus::Running,
-                        duration_ms: 0,
-                        output: String::new(),
-                        findings: vec![],
-                    };
-                    s.record_tool_run("k", &run).unwrap();
-                }
-                if i % 10 == 9 {
-                    // Open the next turn before closing this one: a turn is always open.
-                    s.begin_turn("k", turn + 1).unwrap();
-                    s.end_turn("k", turn, FinishReason::Completed).unwrap();
-                    turn += 1;
-                }
-            }
-        }
-        other => panic!("unknown child mode {other}"),
     }
 }
 
