@@ -158,11 +158,9 @@ async fn interrupt_stops_a_hanging_stream_quickly_and_keeps_partial_text() {
     let t0 = Instant::now();
     h.ops.send(Op::Interrupt).unwrap();
     let (events, reason) = until_finished(&mut h).await;
-    assert!(
-        t0.elapsed() < Duration::from_millis(200),
-        "{:?}",
-        t0.elapsed()
-    );
+    // Behaviour, not latency (the stream would hang forever): the figure is in
+    // `cargo bench -p llm-repl-e2e --bench interrupt_latency`.
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     assert_eq!(reason, FinishReason::Interrupted);
     assert!(events.iter().any(
         |e| matches!(e, Event::AssistantMessage { message, .. } if message.content == "partial ans")
@@ -190,7 +188,9 @@ async fn interrupt_stops_a_running_tool() {
     let t0 = Instant::now();
     h.ops.send(Op::Interrupt).unwrap();
     let (events, reason) = until_finished(&mut h).await;
-    assert!(t0.elapsed() < Duration::from_millis(200));
+    // Behaviour, not latency (the tool would wait forever): the figure is in
+    // `cargo bench -p llm-repl-e2e --bench interrupt_latency`.
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     assert_eq!(reason, FinishReason::Interrupted);
     assert!(events.iter().any(|e| matches!(
         e,
