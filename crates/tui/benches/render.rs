@@ -3,6 +3,12 @@
 //! `cargo bench -p llm-repl-tui`. Targets: a frame of a 10,000-message, ~1 MB session under
 //! 4 ms median; one second of a 5,000 tokens/s TextDelta stream (5,000 events and 60 frames)
 //! processed in well under one second, so no backlog can grow.
+//!
+//! Cached and uncached paths: `frame_10k_messages_tail` redraws an unchanged screen (every
+//! item's wrapped lines cached); `frame_10k_messages_new_width` is the first draw after a
+//! resize (every cache misses: all 10,000 items are wrapped again to learn the total height);
+//! `frame_10k_messages_appending_to_stream` appends a delta to a streaming answer at the end of
+//! the 10,000-message session and draws (only the growing item re-renders).
 
 use std::hint::black_box;
 
@@ -112,6 +118,47 @@ fn frames(c: &mut Criterion) {
             term.draw(|f| h.draw(black_box(f)))
                 .unwrap_or_else(|e| panic!("{e}"));
         })
+    });
+    // Uncached: every iteration draws at a width the caches have not seen (a resize).
+    let mut width = 200u16;
+    c.bench_function("frame_10k_messages_new_width", |b| {
+        b.iter(|| {
+            width = if width == 200 { 199 } else { 200 };
+            term.backend_mut().resize(width, 50);
+            term.resize(ratatui::layout::Rect::new(0, 0, width, 50))
+                .unwrap_or_else(|e| panic!("{e}"));
+            term.draw(|f| h.draw(black_box(f)))
+                .unwrap_or_else(|e| panic!("{e}"));
+        })
+    });
+    term.backend_mut().resize(200, 50);
+    term.resize(ratatui::layout::Rect::new(0, 0, 200, 50))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Appending to a streaming answer at the end of the big session, a frame per delta.
+    h.apply(Event::TurnStarted {
+        turn: 1_000_000,
+        prompt: "and now stream".into(),
+    });
+    let mut n = 0u64;
+    c.bench_function("frame_10k_messages_appending_to_stream", |b| {
+        b.iter(|| {
+            n += 1;
+            let text = if n.is_multiple_of(40) {
+                "\n\n".to_string()
+            } else {
+                format!(" word{}", n % 97)
+            };
+            h.apply(Event::TextDelta {
+                turn: 1_000_000,
+                text,
+            });
+            term.draw(|f| h.draw(black_box(f)))
+                .unwrap_or_else(|e| panic!("{e}"));
+        })
+    });
+    h.apply(Event::TurnFinished {
+        turn: 1_000_000,
+        reason: llm_repl_protocol::FinishReason::Completed,
     });
     // Scrolled to the middle of the session.
     h.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
