@@ -297,7 +297,7 @@ fn sigint_interrupts_a_slow_stream_and_keeps_the_partial_answer() {
     let server = server(vec![
         Reply::text("one two three four five six seven eight")
             .chunks(8)
-            .delay_ms(400)
+            .delay_ms(2500)
             .into(),
     ]);
     let sb = Sandbox::new(&server.base_url());
@@ -324,7 +324,8 @@ fn sigint_interrupts_a_slow_stream_and_keeps_the_partial_answer() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     seen.extend(lines.map(|l| l.unwrap()));
     let status = child.wait().unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    // Behaviour, with room for a busy machine: the rest of the stream would take 17.5 s.
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     assert_eq!(status.code(), Some(130));
     let events: Vec<Value> = seen
         .iter()

@@ -152,7 +152,10 @@ async fn retry_after_is_honoured_and_auth_errors_fail_over_at_once() {
     assert!(t0.elapsed() >= Duration::from_millis(150));
     assert!(matches!(
         &events.lock().expect("lock")[..],
-        [ReliabilityEvent::Retry { delay, .. }] if *delay == Duration::from_millis(150)
+        [
+            ReliabilityEvent::Retry { delay, .. },
+            ReliabilityEvent::RetriesOver { recovered: true, retries: 1, .. },
+        ] if *delay == Duration::from_millis(150)
     ));
 
     primary.push(Scripted::unauthorized());
