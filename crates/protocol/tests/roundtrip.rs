@@ -23,7 +23,7 @@ fn call() -> ToolCall {
 }
 
 /// Variants of `Op`: the arms of [`op_name`].
-const OP_VARIANTS: usize = 17;
+const OP_VARIANTS: usize = 20;
 
 /// The documented wire name of each Op. No wildcard: see the module comment.
 fn op_name(op: &Op) -> &'static str {
@@ -43,19 +43,23 @@ fn op_name(op: &Op) -> &'static str {
         Op::SetProvider { .. } => "set_provider",
         Op::SetBudget { .. } => "set_budget",
         Op::SetApprovals { .. } => "set_approvals",
+        Op::ShowBudget => "show_budget",
+        Op::ShowApprovals => "show_approvals",
         Op::Stats { .. } => "stats",
         Op::Shutdown => "shutdown",
+        Op::Request { .. } => "request",
     }
 }
 
 /// Variants of `Event`: the arms of [`event_name`].
-const EVENT_VARIANTS: usize = 21;
+const EVENT_VARIANTS: usize = 24;
 
 /// The documented wire name of each Event. No wildcard: see the module comment.
 fn event_name(event: &Event) -> &'static str {
     match event {
         Event::SessionStarted { .. } => "session_started",
         Event::SessionLoaded { .. } => "session_loaded",
+        Event::ModelSwitched { .. } => "model_switched",
         Event::TurnStarted { .. } => "turn_started",
         Event::StepStarted { .. } => "step_started",
         Event::TextDelta { .. } => "text_delta",
@@ -70,11 +74,13 @@ fn event_name(event: &Event) -> &'static str {
         Event::SearchResults { .. } => "search_results",
         Event::SessionPreview { .. } => "session_preview",
         Event::Exported { .. } => "exported",
+        Event::UsageReport { .. } => "usage_report",
         Event::ProviderHealth { .. } => "provider_health",
         Event::Status { .. } => "status",
         Event::Notice { .. } => "notice",
         Event::Error { .. } => "error",
         Event::ShutdownComplete => "shutdown_complete",
+        Event::Reply { .. } => "reply",
     }
 }
 
