@@ -76,15 +76,17 @@ impl Env {
 /// directory, its `open_tree` follows the symlink, and the child attaches the host's tree
 /// inside the workspace. The host directory here is a root-only secret beside the workspace.
 #[tokio::test]
-#[ignore = "ESCAPE: fails on main (host dir mounted after ~13 tries); fixed in the next commit"]
 async fn a_protected_path_swapped_during_setup_never_mounts_a_host_dir() {
     use std::os::unix::fs::PermissionsExt;
     let e = env();
     let secret = e.dir.path().join("secret");
     std::fs::create_dir_all(secret.join("x")).unwrap();
     std::fs::write(secret.join("x/key.txt"), "TOPSECRET").unwrap();
-    std::fs::set_permissions(secret.join("x/key.txt"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(
+        secret.join("x/key.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     std::fs::create_dir_all(e.ws.join("real/x")).unwrap();
     std::os::unix::fs::symlink(&secret, e.ws.join("lnk")).unwrap();
     std::os::unix::fs::symlink("real/x", e.ws.join(".git")).unwrap();
