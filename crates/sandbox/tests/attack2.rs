@@ -135,3 +135,56 @@ async fn a_protected_path_swapped_during_setup_never_mounts_a_host_dir() {
     // Put the tree back in order, then a normal call works.
     e.still_works().await;
 }
+
+/// `mknod` makes regular files too, with any mode: a set-user-id file that, through the
+/// id-mapped workspace, the host sees as root's. (Writing to it clears the bit, but a later
+/// write by the host's root, e.g. `cp` onto it, keeps it.)
+#[tokio::test]
+async fn mknod_makes_no_setuid_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = env();
+    let r = e
+        .py("import os, stat\nfor name, mode in [('m1', 0o4755), ('m2', 0o2755), ('m3', 0o6755)]:\n    try:\n        os.mknod(name, stat.S_IFREG | mode)\n        print('made', name)\n    except OSError as x:\n        print('refused', name, x.errno)\nd = os.open('.', os.O_RDONLY)\ntry:\n    os.mknod('m4', stat.S_IFREG | 0o4755, dir_fd=d)\nexcept OSError as x:\n    print('refused m4', x.errno)")
+        .await;
+    for f in ["m1", "m2", "m3", "m4"] {
+        if let Ok(m) = std::fs::metadata(e.ws.join(f)) {
+            let mode = m.permissions().mode();
+            assert_eq!(
+                mode & 0o6000,
+                0,
+                "{f} is set-id on the host: {mode:o}\n{}",
+                r.output
+            );
+        }
+    }
+    // Plain files and FIFOs by mknod still work.
+    let r = e
+        .py("import os, stat\nos.mknod('plain', stat.S_IFREG | 0o644)\nos.mkfifo('fifo')\nprint('ok')")
+        .await;
+    assert!(r.output.contains("ok"), "{}", r.output);
+    e.still_works().await;
+}
+
+/// A file descriptor llm-repl inherited or opened without close-on-exec (its parent's
+/// jobserver pipe, a socket from a launcher, a library's file) must not reach sandboxed code:
+/// here a host file outside the workspace, opened by the test without `O_CLOEXEC`.
+#[tokio::test]
+async fn inherited_file_descriptors_do_not_reach_the_sandbox() {
+    let e = env();
+    let secret = e.dir.path().join("inherited-secret");
+    std::fs::write(&secret, "INHERITED-SECRET").unwrap();
+    let c = std::ffi::CString::new(secret.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: open(2) with a valid C string; closed below.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY) };
+    assert!(fd > 2);
+    let r = e
+        .py(&format!(
+            "import os\ntry:\n    print('READ', os.pread({fd}, 64, 0))\nexcept OSError as x:\n    print('closed', x.errno)\nprint('FDS', sorted(int(f) for f in os.listdir('/proc/self/fd')))"
+        ))
+        .await;
+    // SAFETY: the fd opened above.
+    unsafe { libc::close(fd) };
+    assert!(!r.output.contains("INHERITED-SECRET"), "{}", r.output);
+    assert!(r.output.contains("closed 9"), "{}", r.output);
+    e.still_works().await;
+}
