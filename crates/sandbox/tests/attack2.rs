@@ -188,3 +188,42 @@ async fn inherited_file_descriptors_do_not_reach_the_sandbox() {
     assert!(r.output.contains("closed 9"), "{}", r.output);
     e.still_works().await;
 }
+
+/// `.git` and `.llm-repl` are protected only when they exist as the sandbox starts: in a
+/// workspace that is not (yet) a repository, sandboxed code makes its own `.git` with a
+/// `core.fsmonitor` command, and the user's next `git status` in the workspace runs it on the
+/// host, as the user (the files are the user's own, so git's ownership check passes).
+/// The same holds for a persistent interpreter started before `git init`, and for nested
+/// repositories (`sub/.git`), which are never protected.
+#[tokio::test]
+#[ignore = "OPEN (persistence): a missing .git can be created and is then the host git's; the fix belongs to the tools layer or needs a decision (see the attack2 report)"]
+async fn a_git_dir_made_by_the_sandbox_runs_nothing_on_the_host() {
+    let git = ["/usr/bin/git", "/usr/local/bin/git"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(git) = git else {
+        eprintln!("skipped: no git");
+        return;
+    };
+    let e = env();
+    let marker = e.dir.path().join("PWNED");
+    let r = e
+        .sh(&format!(
+            "git init -q . && git config core.fsmonitor 'touch {}; false' && echo planted",
+            marker.display()
+        ))
+        .await;
+    let planted = r.output.contains("planted");
+    let _ = std::process::Command::new(git)
+        .args(["status", "--short"])
+        .current_dir(&e.ws)
+        .env("GIT_CEILING_DIRECTORIES", e.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !marker.exists(),
+        "the host's git ran a command the sandbox planted (planted: {planted}): {}",
+        r.output
+    );
+    e.still_works().await;
+}
