@@ -227,3 +227,32 @@ async fn a_git_dir_made_by_the_sandbox_runs_nothing_on_the_host() {
     );
     e.still_works().await;
 }
+
+/// A `.git` file (`gitdir: .bare`, the bare-repository-with-worktrees layout, or any linked
+/// worktree whose git dir lies in the workspace) protects the file but not the git dir it
+/// names: hooks and config planted there run on the host's next commit.
+#[tokio::test]
+async fn the_git_dir_a_git_file_names_is_protected_too() {
+    let e = env();
+    std::fs::create_dir_all(e.ws.join(".bare/hooks")).unwrap();
+    std::fs::write(e.ws.join(".bare/config"), "[core]\n").unwrap();
+    std::fs::write(e.ws.join(".git"), "gitdir: ./.bare\n").unwrap();
+    let r = e
+        .sh("echo evil > .bare/hooks/pre-commit; echo evil >> .bare/config; echo gitdir: /tmp > .git; echo done")
+        .await;
+    assert!(r.output.contains("done"), "{}", r.output);
+    assert!(
+        !e.ws.join(".bare/hooks/pre-commit").exists(),
+        "a hook was planted: {}",
+        r.output
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.ws.join(".bare/config")).unwrap(),
+        "[core]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.ws.join(".git")).unwrap(),
+        "gitdir: ./.bare\n"
+    );
+    e.still_works().await;
+}
