@@ -256,3 +256,28 @@ async fn the_git_dir_a_git_file_names_is_protected_too() {
     );
     e.still_works().await;
 }
+
+/// With the network on, the sandbox shares the host's network namespace and with it the
+/// abstract Unix socket namespace (X11's `@/tmp/.X11-unix/X0`, container shims, D-Bus): a
+/// host service listening on an abstract name must stay out of reach (Landlock scoping).
+#[tokio::test]
+async fn an_abstract_host_socket_stays_out_of_reach_with_the_network_on() {
+    use std::os::linux::net::SocketAddrExt;
+    let mut e = env();
+    e.settings.network = true;
+    let name = format!("llm-repl-attack2-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let l = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let r = e
+        .py(&format!(
+            "import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect('\\0{name}')\n    print('CONNECTED')\nexcept OSError as x:\n    print('blocked', x.errno)"
+        ))
+        .await;
+    assert!(r.output.contains("blocked"), "{}", r.output);
+    assert!(
+        matches!(l.accept(), Err(x) if x.kind() == std::io::ErrorKind::WouldBlock),
+        "the host service got a connection"
+    );
+    e.still_works().await;
+}
