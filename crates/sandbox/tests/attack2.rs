@@ -281,3 +281,31 @@ async fn an_abstract_host_socket_stays_out_of_reach_with_the_network_on() {
     );
     e.still_works().await;
 }
+
+/// An interpreter configured as `~/.local/bin/python3` (where pipx and uv put one) made the
+/// sandbox bind its "prefix", `~/.local`, read-only: that is also where llm-repl keeps every
+/// past session (`~/.local/share/llm-repl`) and its logs (`~/.local/state`).
+#[tokio::test]
+async fn a_user_local_interpreter_does_not_expose_the_users_data() {
+    let e = env();
+    let local = e.dir.path().join("home/.local");
+    std::fs::create_dir_all(local.join("bin")).unwrap();
+    std::fs::create_dir_all(local.join("share/llm-repl")).unwrap();
+    std::fs::create_dir_all(local.join("lib")).unwrap();
+    std::fs::write(local.join("share/llm-repl/session.db"), "PAST-SESSIONS").unwrap();
+    std::fs::write(local.join("lib/ok.txt"), "LIB-OK").unwrap();
+    std::os::unix::fs::symlink("/usr/bin/python3", local.join("bin/python3")).unwrap();
+    let program = local.join("bin/python3");
+    let code = format!(
+        "import sys\nfor p in ['{0}/share/llm-repl/session.db', '{0}/lib/ok.txt']:\n    try:\n        print('READ', open(p).read())\n    except OSError as x:\n        print('refused', x.errno)\nprint('RAN', sys.version_info[0])",
+        local.display()
+    );
+    let r = e
+        .run(e.job(program.to_str().unwrap(), &["-I", "-c", &code]))
+        .await;
+    assert!(r.output.contains("RAN 3"), "{}", r.output);
+    assert!(!r.output.contains("PAST-SESSIONS"), "{}", r.output);
+    // Its library directory is still there for it.
+    assert!(r.output.contains("LIB-OK"), "{}", r.output);
+    e.still_works().await;
+}
