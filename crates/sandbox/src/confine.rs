@@ -217,6 +217,15 @@ impl Prepared {
         // SAFETY: all calls below are async-signal-safe system calls on data prepared before
         // the fork; the caller guarantees we are in the forked child.
         unsafe {
+            // No inherited fd crosses exec but stdin, stdout and stderr: whatever llm-repl got
+            // from its own parent or opened without close-on-exec (a jobserver pipe, a
+            // launcher's socket) stays outside. The fds the links still need close at exec.
+            check(libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            ) as libc::c_int)?;
             check(libc::setsid())?;
             if let Some(ns) = &self.ns {
                 ns.enter()?;

@@ -147,16 +147,7 @@ impl Sandbox {
             None
         };
         let mut read_only = self.settings.read_only.clone();
-        // The program's directory, and its prefix for `.../bin/prog` (an interpreter's lib).
-        if let Some(dir) = job.program.parent() {
-            read_only.push(dir.to_path_buf());
-            if dir.ends_with("bin")
-                && let Some(prefix) = dir.parent()
-                && prefix != std::path::Path::new("/")
-            {
-                read_only.push(prefix.to_path_buf());
-            }
-        }
+        read_only.extend(program_dirs(&job.program));
         let prepared =
             confine::Prepared::new(&self.settings, support, &read_only, &job.cwd, group.clone())
                 .map_err(SandboxError::Unavailable)?;
@@ -176,6 +167,32 @@ impl Sandbox {
             warnings,
         })
     }
+}
+
+/// What a program needs readable: its directory, and for `.../bin/prog` (an interpreter) its
+/// prefix; the same for the file a symlinked program resolves to. A user's own prefix
+/// (`~/.local`, where pipx and uv put interpreters) also holds every application's data and
+/// state (llm-repl's past sessions among them): only its `lib` directories are bound.
+fn program_dirs(program: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let real = program.canonicalize().ok();
+    for p in std::iter::once(program).chain(real.as_deref()) {
+        let Some(dir) = p.parent() else { continue };
+        out.push(dir.to_path_buf());
+        if dir.ends_with("bin")
+            && let Some(prefix) = dir.parent()
+            && prefix != std::path::Path::new("/")
+        {
+            if prefix.ends_with(".local") {
+                out.extend(["lib", "lib64"].map(|d| prefix.join(d)));
+            } else {
+                out.push(prefix.to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A command ready to spawn, with what it needs kept alive beside it.

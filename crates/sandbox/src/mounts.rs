@@ -91,6 +91,16 @@ enum Step {
         at: CString,
     },
     Proc(CString),
+    /// Attach a detached tree of a protected path onto the same inode inside the attached
+    /// workspace: the target is resolved without following any symlink and must be the inode
+    /// the parent opened (`dev`, `ino`), or the sandbox does not start. Sandboxed code that is
+    /// still running elsewhere can rename things in the workspace while this one is built.
+    AttachProtected {
+        tree: usize,
+        at: CString,
+        dev: u64,
+        ino: u64,
+    },
 }
 
 /// Everything the child needs to build the view.
@@ -164,7 +174,7 @@ impl Plan {
             b.bind(dir, rw, l.idmap)?;
             for name in l.protected {
                 for p in protected_paths(dir, name) {
-                    b.bind(&p, ro, l.idmap)?;
+                    b.bind_protected(dir, &p, ro, l.idmap)?;
                 }
             }
         }
@@ -242,6 +252,40 @@ impl Plan {
                         );
                         check(r as libc::c_int)?;
                     }
+                    Step::AttachProtected { tree, at, dev, ino } => {
+                        let mut how: libc::open_how = std::mem::zeroed();
+                        how.flags = (libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW) as u64;
+                        how.resolve = libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+                        let fd = libc::syscall(
+                            libc::SYS_openat2,
+                            libc::AT_FDCWD,
+                            at.as_ptr(),
+                            &how as *const libc::open_how,
+                            std::mem::size_of::<libc::open_how>(),
+                        ) as libc::c_int;
+                        check(fd)?;
+                        let mut st: libc::stat = std::mem::zeroed();
+                        let same =
+                            libc::fstat(fd, &mut st) == 0 && st.st_dev == *dev && st.st_ino == *ino;
+                        let r = if same {
+                            libc::syscall(
+                                libc::SYS_move_mount,
+                                self.trees[*tree].as_raw_fd(),
+                                c"".as_ptr(),
+                                fd,
+                                c"".as_ptr(),
+                                libc::MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+                            ) as libc::c_int
+                        } else {
+                            *libc::__errno_location() = libc::ESTALE;
+                            -1
+                        };
+                        let err = std::io::Error::last_os_error();
+                        libc::close(fd);
+                        if r != 0 {
+                            return Err(err);
+                        }
+                    }
                     Step::Proc(at) => {
                         check(libc::mount(
                             c"proc".as_ptr(),
@@ -276,19 +320,50 @@ impl Plan {
 }
 
 /// The protected paths for `name` in `dir`: the name itself when it exists (without following
-/// a symlink out), and the target of a symlink when that target is inside `dir`.
+/// a symlink out), the target of a symlink when that target is inside `dir`, and for a git
+/// file (`gitdir: <path>`, a linked worktree or a bare repository beside it) the git dir it
+/// names and that dir's `commondir` (where hooks and config live) when inside `dir`.
 fn protected_paths(dir: &Path, name: &Path) -> Vec<PathBuf> {
     let p = dir.join(name);
     let Ok(meta) = p.symlink_metadata() else {
         return Vec::new();
     };
-    if !meta.file_type().is_symlink() {
-        return vec![p];
+    let inside = |q: PathBuf| match q.canonicalize() {
+        Ok(real) if real.starts_with(dir) && real != dir => Some(real),
+        _ => None,
+    };
+    if meta.file_type().is_symlink() {
+        return inside(p).into_iter().collect();
     }
-    match p.canonicalize() {
-        Ok(real) if real.starts_with(dir) && real != dir => vec![real],
-        _ => Vec::new(),
+    let mut out = vec![p.clone()];
+    if meta.is_file()
+        && let Some(git_dir) = pointed_to(&p, "gitdir:").and_then(inside)
+    {
+        let common = pointed_to(&git_dir.join("commondir"), "").and_then(inside);
+        out.push(git_dir);
+        out.extend(common);
     }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The path a small git pointer file names after `prefix` (`gitdir: ../x`, or a `commondir`
+/// file's bare path), relative to the file's directory.
+fn pointed_to(file: &Path, prefix: &str) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(file)
+        .ok()?
+        .take(4096)
+        .read_to_end(&mut buf)
+        .ok()?;
+    let text = std::str::from_utf8(&buf).ok()?;
+    let rest = text.lines().next()?.strip_prefix(prefix)?.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    Some(file.parent()?.join(rest))
 }
 
 #[derive(Default)]
@@ -350,6 +425,54 @@ impl Builder {
         Ok(())
     }
 
+    /// Binds the protected path `p` inside the read-write directory `dir` (already bound) on
+    /// top of itself. The source is opened beneath `dir` without following any symlink, so a
+    /// path that sandboxed code swaps for a symlink while this runs fails instead of pulling
+    /// a host directory in; the child attaches it only onto that same inode (see
+    /// [`Step::AttachProtected`]) and makes no directory or file on the way.
+    fn bind_protected(
+        &mut self,
+        dir: &Path,
+        p: &Path,
+        attrs: u64,
+        idmap: Option<&OwnedFd>,
+    ) -> Result<(), String> {
+        let why = |e: std::io::Error| {
+            format!(
+                "cannot prepare the read-only bind mount of {} (did it change while the \
+                 sandbox was being built?): {e}",
+                p.display()
+            )
+        };
+        let rel = p
+            .strip_prefix(dir)
+            .map_err(|_| format!("a protected path outside its directory: {}", p.display()))?;
+        let base = open_path(libc::AT_FDCWD, &cstr(dir)?, 0).map_err(why)?;
+        let src = open_path(
+            base.as_raw_fd(),
+            &cstr(rel)?,
+            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+        )
+        .map_err(why)?;
+        let meta = fstat(&src).map_err(why)?;
+        let tree = open_tree_at(
+            src.as_raw_fd(),
+            c"",
+            libc::AT_EMPTY_PATH as u32,
+            attrs,
+            idmap,
+        )
+        .map_err(why)?;
+        self.steps.push(Step::AttachProtected {
+            tree: self.trees.len(),
+            at: Self::staged(p)?,
+            dev: meta.st_dev,
+            ino: meta.st_ino,
+        });
+        self.trees.push(tree);
+        Ok(())
+    }
+
     /// Binds `src` at the same path inside with `attrs`; a missing source is skipped, a
     /// symlink is recreated as a symlink (merged-/usr systems: `/bin -> usr/bin`).
     fn bind(&mut self, src: &Path, attrs: u64, idmap: Option<&OwnedFd>) -> Result<(), String> {
@@ -380,15 +503,70 @@ impl Builder {
     }
 }
 
+/// Not in every libc release: `move_mount`'s target is the fd itself.
+const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+
+/// An `O_PATH` fd for `path` under `at`, resolved with `resolve` (openat2), never following a
+/// trailing symlink.
+fn open_path(at: libc::c_int, path: &std::ffi::CStr, resolve: u64) -> std::io::Result<OwnedFd> {
+    // SAFETY: open_how is plain data; all-zero is its documented default.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW) as u64;
+    how.resolve = resolve;
+    // SAFETY: openat2 with a valid C string and a sized open_how; the fd is owned below.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            at,
+            path.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this fd to us and nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+fn fstat(fd: &OwnedFd) -> std::io::Result<libc::stat> {
+    // SAFETY: fstat fills a zeroed stat struct for a valid fd.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd.as_raw_fd(), &mut st) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(st)
+    }
+}
+
 /// A detached copy of the mount tree at `src` with `attrs` set on all of it.
 fn open_tree(src: &Path, attrs: u64, idmap: Option<&OwnedFd>) -> std::io::Result<OwnedFd> {
     let path = cstr(src).map_err(std::io::Error::other)?;
-    let flags = libc::OPEN_TREE_CLONE
+    open_tree_at(
+        libc::AT_FDCWD,
+        &path,
+        libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+        attrs,
+        idmap,
+    )
+}
+
+/// [`open_tree`] for `path` under the fd `at`, with extra lookup `flags`.
+fn open_tree_at(
+    at: libc::c_int,
+    path: &std::ffi::CStr,
+    flags: libc::c_uint,
+    attrs: u64,
+    idmap: Option<&OwnedFd>,
+) -> std::io::Result<OwnedFd> {
+    let flags = flags
+        | libc::OPEN_TREE_CLONE
         | libc::OPEN_TREE_CLOEXEC as libc::c_uint
-        | libc::AT_RECURSIVE as libc::c_uint
-        | libc::AT_SYMLINK_NOFOLLOW as libc::c_uint;
+        | libc::AT_RECURSIVE as libc::c_uint;
     // SAFETY: open_tree with a valid C string; the returned fd is owned below.
-    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) };
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, at, path.as_ptr(), flags) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }

@@ -68,6 +68,9 @@ const MODE_ARGS: &[(libc::c_long, u8)] = &[
     (libc::SYS_open, 2),
     (libc::SYS_openat, 3),
     (libc::SYS_creat, 1),
+    // mknod makes regular files too, with any mode.
+    (libc::SYS_mknod, 1),
+    (libc::SYS_mknodat, 2),
 ];
 
 /// `clone` flags that would make new namespaces.
