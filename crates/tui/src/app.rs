@@ -32,6 +32,9 @@ pub enum Effect {
     Copy(String),
     SetMouse(bool),
     Suspend,
+    /// Open the external editor on this text (the prompt box's); the loop hands the outcome
+    /// to [`App::editor_done`].
+    Edit(String),
     Quit,
 }
 

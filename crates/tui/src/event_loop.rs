@@ -16,6 +16,7 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::app::{App, Effect};
+use crate::editor::EditOutcome;
 use crate::screens;
 
 /// Frame interval: about 60 frames a second at most.
@@ -32,6 +33,9 @@ pub trait Host {
     fn set_mouse(&mut self, on: bool) -> io::Result<()>;
     /// Gives the terminal back to the shell until resumed (Ctrl+Z).
     fn suspend(&mut self) -> io::Result<()>;
+    /// Gives the terminal to the external editor on `text` and takes it back when the editor
+    /// exits (Ctrl+G).
+    fn edit(&mut self, text: &str) -> io::Result<EditOutcome>;
     /// Takes the terminal back if something (a panic elsewhere) restored it; true when it did,
     /// so the screen must be redrawn whole.
     fn recover(&mut self) -> io::Result<bool> {
@@ -173,6 +177,13 @@ where
                 Effect::SetMouse(on) => host.set_mouse(on)?,
                 Effect::Suspend => {
                     host.suspend()?;
+                    full_redraw(terminal)?;
+                    dirty = true;
+                }
+                Effect::Edit(text) => {
+                    let outcome = host.edit(&text)?;
+                    app.now = Instant::now();
+                    app.editor_done(outcome);
                     full_redraw(terminal)?;
                     dirty = true;
                 }

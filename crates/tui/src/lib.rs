@@ -10,6 +10,7 @@ mod app;
 mod clipboard;
 mod commands;
 mod dispatch;
+mod editor;
 mod event_loop;
 mod keys;
 mod options;

@@ -1,9 +1,12 @@
 //! The real terminal: raw mode, alternate screen, mouse and paste modes, restored on every exit
-//! path (return, error, panic) and around Ctrl+Z; and [`run`], which puts the loop of
-//! `event_loop.rs` on it.
+//! path (return, error, panic), around Ctrl+Z and around the external editor (Ctrl+G); and
+//! [`run`], which puts the loop of `event_loop.rs` on it.
 
 use std::io::{self, Write};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crossterm::event::{
@@ -21,6 +24,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::app::App;
 use crate::clipboard::osc52;
+use crate::editor::{EditOutcome, run_editor};
 use crate::event_loop::{Host, event_loop, full_redraw};
 use crate::options::TuiOptions;
 
@@ -128,9 +132,36 @@ fn known_enhanced_terminal() -> bool {
         || program == "iterm.app"
 }
 
+/// The terminal's input, in a slot the host can empty: crossterm's stream keeps a thread
+/// reading the terminal, which would take keys meant for the external editor, so the stream is
+/// dropped (stopping that thread) while the editor runs and a new one made afterwards.
+type InputSlot = Arc<Mutex<Option<EventStream>>>;
+
+fn lock(slot: &InputSlot) -> MutexGuard<'_, Option<EventStream>> {
+    // A poisoned lock only means a panic elsewhere while it was held; the Option is still valid.
+    slot.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The loop's input stream: the slot's stream, or nothing while the editor has the terminal
+/// (the loop does not poll then: the editor runs between two turns of it).
+struct TermInput(InputSlot);
+
+impl futures::Stream for TermInput {
+    type Item = io::Result<crossterm::event::Event>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        use futures::StreamExt;
+        match lock(&self.0).as_mut() {
+            Some(stream) => stream.poll_next_unpin(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
 /// The real terminal's side of the loop's effects.
 struct CrosstermHost {
     modes: Modes,
+    input: InputSlot,
 }
 
 impl Host for CrosstermHost {
@@ -152,6 +183,16 @@ impl Host for CrosstermHost {
 
     fn suspend(&mut self) -> io::Result<()> {
         suspend(self.modes)
+    }
+
+    fn edit(&mut self, text: &str) -> io::Result<EditOutcome> {
+        // Stop crossterm's reader thread before the editor reads the terminal.
+        drop(lock(&self.input).take());
+        restore(self.modes);
+        let outcome = run_editor(text);
+        let entered = enter(self.modes);
+        *lock(&self.input) = Some(EventStream::new());
+        entered.map(|()| outcome)
     }
 
     fn recover(&mut self) -> io::Result<bool> {
@@ -185,10 +226,14 @@ pub async fn run(
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     full_redraw(&mut terminal)?;
     let mut app = App::new(options, Instant::now());
-    let mut host = CrosstermHost { modes };
+    let input: InputSlot = Arc::new(Mutex::new(Some(EventStream::new())));
+    let mut host = CrosstermHost {
+        modes,
+        input: input.clone(),
+    };
     let result = event_loop(
         &mut terminal,
-        EventStream::new(),
+        TermInput(input),
         &mut host,
         &mut app,
         &ops,

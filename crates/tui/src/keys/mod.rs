@@ -69,6 +69,7 @@ pub enum Action {
     DeleteForward,
     Undo,
     Redo,
+    ExternalEditor,
 }
 
 /// Where a binding applies: whichever screen, pane or overlay has the keyboard.

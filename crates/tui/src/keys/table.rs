@@ -50,6 +50,7 @@ pub const BINDINGS: &[Binding] = &[
     // The prompt.
     b(C::Input, A::Submit, "submit", "enter", "send the prompt (queued while a turn runs) or run a /command"),
     b(C::Input, A::Newline, "newline", "alt-enter ctrl-j shift-enter", "insert a newline"),
+    b(C::Input, A::ExternalEditor, "external_editor", "ctrl-g", "edit the prompt in $VISUAL / $EDITOR (vi); the result replaces the box"),
     b(C::Input, A::HistorySearch, "history_search", "ctrl-r", "search earlier prompts"),
     b(C::Input, A::LineUp, "prompt_up", "up", "cursor up; on the first row: the previous prompt"),
     b(C::Input, A::LineDown, "prompt_down", "down", "cursor down; on the last row: the next prompt"),

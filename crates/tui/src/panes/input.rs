@@ -92,15 +92,21 @@ impl InputPane {
         self.pastes.push((marker, text.to_string()));
     }
 
+    /// The text with every paste marker still in it replaced by its paste.
+    pub fn expanded_text(&self) -> String {
+        expand(self.text(), &self.pastes)
+    }
+
+    /// Replaces the whole text (pastes already expanded in it), e.g. with an editor's result.
+    pub fn replace_all(&mut self, text: &str) {
+        self.pastes.clear();
+        self.set_text(text);
+    }
+
     /// Like [`Self::take`], with every paste marker still in the text replaced by its paste.
     pub fn take_expanded(&mut self) -> String {
         let pastes = std::mem::take(&mut self.pastes);
-        let mut text = self.take();
-        for (marker, pasted) in pastes.iter().rev() {
-            if let Some(at) = text.find(marker.as_str()) {
-                text.replace_range(at..at + marker.len(), pasted);
-            }
-        }
+        let text = expand(self.take(), &pastes);
         if let Some(last) = self.history.last_mut()
             && !pastes.is_empty()
         {
@@ -269,6 +275,16 @@ impl InputPane {
         }
         f.render_widget(&ta, area);
     }
+}
+
+/// `text` with each paste marker in it replaced by its paste.
+fn expand(mut text: String, pastes: &[(String, String)]) -> String {
+    for (marker, pasted) in pastes.iter().rev() {
+        if let Some(at) = text.find(marker.as_str()) {
+            text.replace_range(at..at + marker.len(), pasted);
+        }
+    }
+    text
 }
 
 #[cfg(test)]

@@ -71,6 +71,7 @@ impl App {
             Some(Action::Submit) => self.submit(),
             Some(Action::Newline) => ta.insert_newline(),
             Some(Action::HistorySearch) => self.input.search_start(),
+            Some(Action::ExternalEditor) => self.open_editor(),
             Some(Action::LineUp) => {
                 if !(self.input.on_first_row() && self.input.recall_prev()) {
                     self.input.textarea.move_cursor(CursorMove::Up);

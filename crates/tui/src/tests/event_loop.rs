@@ -12,12 +12,16 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use super::fixtures::info;
 use crate::app::App;
+use crate::editor::EditOutcome;
 use crate::event_loop::{Host, event_loop};
 use crate::options::TuiOptions;
 
 #[derive(Default)]
 struct Recorder {
     copied: Vec<String>,
+    /// The texts the editor was opened on, and what it gives back.
+    edited: Vec<String>,
+    edit_result: Option<EditOutcome>,
 }
 
 impl Host for Recorder {
@@ -30,6 +34,13 @@ impl Host for Recorder {
     }
     fn suspend(&mut self) -> io::Result<()> {
         Ok(())
+    }
+    fn edit(&mut self, text: &str) -> io::Result<EditOutcome> {
+        self.edited.push(text.to_string());
+        Ok(self
+            .edit_result
+            .clone()
+            .unwrap_or_else(|| EditOutcome::Failed("no editor here".into())))
     }
 }
 
@@ -143,4 +154,61 @@ async fn a_vanished_agent_is_reported_and_quit_does_not_wait_for_it() {
         .unwrap_or_else(|_| panic!("loop did not end"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(app.quitting);
+}
+
+/// Ctrl+G hands the prompt's text to the editor; its text replaces the box without being sent,
+/// and a failed editor leaves the box as it was and says so.
+#[tokio::test]
+async fn ctrl_g_edits_the_prompt_in_the_external_editor() {
+    for (result, want_box, want_flash) in [
+        (
+            EditOutcome::Edited("line one\nline two".into()),
+            "line one\nline two",
+            "prompt edited",
+        ),
+        (
+            EditOutcome::Failed("the editor exited with status 3: prompt unchanged".into()),
+            "draft",
+            "status 3",
+        ),
+    ] {
+        let (op_tx, mut op_rx) = unbounded_channel::<Op>();
+        let (_ev_tx, mut ev_rx) = unbounded_channel::<Event>();
+        let (input_tx, input_rx) = fmpsc::unbounded();
+        for c in "draft".chars() {
+            let _ = input_tx.unbounded_send(k(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        let _ = input_tx.unbounded_send(k(KeyCode::Char('g'), KeyModifiers::CONTROL));
+        drop(input_tx);
+        let mut terminal =
+            Terminal::new(TestBackend::new(80, 24)).unwrap_or_else(|e| panic!("{e}"));
+        let mut app = App::new(TuiOptions::default(), std::time::Instant::now());
+        let mut host = Recorder {
+            edit_result: Some(result),
+            ..Recorder::default()
+        };
+        let run = event_loop(
+            &mut terminal,
+            input_rx,
+            &mut host,
+            &mut app,
+            &op_tx,
+            &mut ev_rx,
+        );
+        // The input ends after the keys, which quits the loop.
+        tokio::time::timeout(Duration::from_secs(5), run)
+            .await
+            .unwrap_or_else(|_| panic!("loop did not end"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(host.edited, vec!["draft".to_string()]);
+        assert_eq!(app.input.text(), want_box);
+        let flash = app.flash.as_ref().map(|f| f.0.clone()).unwrap_or_default();
+        assert!(flash.contains(want_flash), "{flash:?}");
+        while let Ok(op) = op_rx.try_recv() {
+            assert!(
+                !matches!(op, Op::Submit { .. }),
+                "the edit was sent: {op:?}"
+            );
+        }
+    }
 }
