@@ -323,7 +323,7 @@ impl Plan {
 /// a symlink out), the target of a symlink when that target is inside `dir`, and for a git
 /// file (`gitdir: <path>`, a linked worktree or a bare repository beside it) the git dir it
 /// names and that dir's `commondir` (where hooks and config live) when inside `dir`.
-fn protected_paths(dir: &Path, name: &Path) -> Vec<PathBuf> {
+pub fn protected_paths(dir: &Path, name: &Path) -> Vec<PathBuf> {
     let p = dir.join(name);
     let Ok(meta) = p.symlink_metadata() else {
         return Vec::new();

@@ -105,9 +105,17 @@ pub struct Spawned {
     /// What confinement was missing (it was started anyway because `require` is off).
     pub warnings: Vec<String>,
     group: Option<Arc<Group>>,
+    /// The protected names that existed when it started.
+    guard: crate::Guard,
 }
 
 impl Spawned {
+    /// Moves aside protected names (`.git`, ...) created since the start; one line per name.
+    /// A caller that gets any should restart the program (a thread inside could make it again).
+    pub fn quarantine_new(&self) -> Vec<String> {
+        self.guard.quarantine_new()
+    }
+
     /// Sends SIGINT to the process group (an interpreter turns it into KeyboardInterrupt).
     pub fn interrupt(&self) {
         if let Some(pid) = self.child.id() {
@@ -178,9 +186,14 @@ fn kill_namespace_except(keep: &[i32]) -> usize {
 }
 
 impl Sandbox {
+    fn guard(&self) -> crate::Guard {
+        crate::Guard::snapshot(&self.settings().read_write, &self.settings().protected)
+    }
+
     /// Starts `job` confined and returns at once; `job.stdin` and `job.timeout` are ignored
     /// (the caller owns the pipes and the clock).
     pub fn spawn(&self, job: &Job) -> Result<Spawned, SandboxError> {
+        let guard = self.guard();
         let confined = self.command(job)?;
         let (mut cmd, group, warnings) = (confined.command, confined.group, confined.warnings);
         cmd.stdin(Stdio::piped())
@@ -195,6 +208,7 @@ impl Sandbox {
             child,
             warnings,
             group,
+            guard,
         })
     }
 
@@ -207,8 +221,9 @@ impl Sandbox {
         on_chunk: &mut (dyn FnMut(Stream, &str) + Send),
     ) -> Result<Report, SandboxError> {
         let started = Instant::now();
+        let protect = self.guard();
         let confined = self.command(job)?;
-        let (mut cmd, group, warnings) = (confined.command, confined.group, confined.warnings);
+        let (mut cmd, group, mut warnings) = (confined.command, confined.group, confined.warnings);
         for w in &warnings {
             on_chunk(Stream::Info, w);
         }
@@ -309,6 +324,10 @@ impl Sandbox {
             (None, Some(s)) => exit_of(s),
             (None, None) => Exit::TimedOut,
         };
+        for line in protect.quarantine_new() {
+            on_chunk(Stream::Info, &line);
+            warnings.push(line);
+        }
         Ok(Report {
             exit,
             output: text,

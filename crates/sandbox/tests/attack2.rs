@@ -196,7 +196,6 @@ async fn inherited_file_descriptors_do_not_reach_the_sandbox() {
 /// The same holds for a persistent interpreter started before `git init`, and for nested
 /// repositories (`sub/.git`), which are never protected.
 #[tokio::test]
-#[ignore = "OPEN (persistence): a missing .git can be created and is then the host git's; the fix belongs to the tools layer or needs a decision (see the attack2 report)"]
 async fn a_git_dir_made_by_the_sandbox_runs_nothing_on_the_host() {
     let git = ["/usr/bin/git", "/usr/local/bin/git"]
         .into_iter()

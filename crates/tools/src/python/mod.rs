@@ -171,6 +171,11 @@ impl PythonTool {
                  interpreter itself persists between calls]"
             ));
         }
+        let quarantined = repl.quarantine_new();
+        for line in &quarantined {
+            ctx.output.send(OutputStream::Info, line.clone());
+            notes.push(format!("[{line}]"));
+        }
         if out.cut_bytes > 0 {
             ctx.output.send(
                 OutputStream::Info,
@@ -184,6 +189,12 @@ impl PythonTool {
             CallEnd::Crashed(why) => Some(format!("crashed ({why})")),
             CallEnd::Forged(why) => Some(format!("was restarted after a forged result ({why})")),
         };
+        // A protected name it made was moved aside; a fresh interpreter sees it read-only, and
+        // no thread of the old one can make it again.
+        let lost = lost.or_else(|| {
+            (!quarantined.is_empty())
+                .then(|| "created a protected path (.git or .llm-repl)".to_string())
+        });
         if lost.is_some() {
             slot.repl = None;
         }

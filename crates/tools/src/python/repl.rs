@@ -213,6 +213,11 @@ impl Repl {
         self.proc.kill_strays()
     }
 
+    /// Moves aside protected names the interpreter created (see `llm_repl_sandbox::Guard`).
+    pub fn quarantine_new(&self) -> Vec<String> {
+        self.proc.quarantine_new()
+    }
+
     /// Reads, without waiting for more, what arrived since the last call. A result frame there
     /// can only be a second result for an earlier call: the genuine one after that call's
     /// result was forged with a stolen nonce. Output frames (threads the code left running)

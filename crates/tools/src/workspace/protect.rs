@@ -32,6 +32,8 @@ impl Protected {
     }
 
     /// The entry covering `loc` (relative to the root at `root`), if any.
+    /// Besides the name itself, what it points to inside the workspace (`.git -> real-git`,
+    /// a `.git` file's `gitdir:`), as the sandbox protects it.
     fn covering(&self, loc: &Path, root: &Path) -> Option<&Path> {
         let abs = root.join(loc);
         self.0
@@ -41,6 +43,10 @@ impl Protected {
                     abs.starts_with(e)
                 } else {
                     loc.starts_with(e)
+                        || llm_repl_sandbox::protected_paths(root, e)
+                            .iter()
+                            .filter_map(|t| t.strip_prefix(root).ok())
+                            .any(|t| !t.as_os_str().is_empty() && loc.starts_with(t))
                 }
             })
             .map(PathBuf::as_path)
