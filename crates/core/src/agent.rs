@@ -443,6 +443,7 @@ impl Agent {
             session_id: self.info.id.clone(),
             context_window: self.info.context_window,
             selection: self.selection.clone(),
+            observation_tokens: self.deps.config.tools.model_output_tokens,
             prices: self.deps.prices.clone(),
             meter,
             budgets: self.budgets.clone(),

@@ -297,3 +297,32 @@ async fn headless_denies_calls_that_need_approval() {
             .any(|m| llm_repl_core::framing::unframe(&m.content).starts_with("denied"))
     );
 }
+
+#[tokio::test]
+async fn a_long_tool_result_is_capped_for_the_model_but_not_for_the_screen() {
+    let long: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+    let args = serde_json::json!({ "text": long }).to_string();
+    let mut config = Config::default();
+    config.tools.model_output_tokens = 300;
+    let (mut h, provider) = start(vec![call("c1", "echo", &args), text("ok")], config, true);
+    submit(&h, "echo a lot");
+    let (events, _) = until_finished(&mut h).await;
+    let shown = events
+        .iter()
+        .find_map(|e| match e {
+            Event::ToolCallFinished { result, .. } => Some(result.content.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(shown, long, "the screen gets all of it");
+    let requests = provider.requests.lock().unwrap();
+    let seen = &requests[1]
+        .messages
+        .iter()
+        .find(|m| m.role == Role::Tool)
+        .unwrap()
+        .content;
+    assert!(seen.starts_with("line 0\n") && seen.ends_with("line 4999\n"));
+    assert!(seen.contains("[... output cut: "), "{seen}");
+    assert!(llm_repl_core::estimate::estimate_text("script-1", seen) <= 300);
+}
