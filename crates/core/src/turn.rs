@@ -466,9 +466,8 @@ impl Turn {
         let session = &self.input.session_id;
         let recorder = &self.input.recorder;
         recorder.tool_run(session, call, ToolStatus::Running, 0, "");
-        let started = std::time::Instant::now();
         let ran = tools_run::run_call(&ctx, call).await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let duration_ms = ran.duration_ms;
         // The screen gets the whole result; the model (the history, and the stored message the
         // history is rebuilt from) gets at most `observation_tokens` of it.
         let result = ToolResult {

@@ -299,6 +299,42 @@ async fn headless_denies_calls_that_need_approval() {
 }
 
 #[tokio::test]
+async fn tool_duration_leaves_out_the_wait_for_approval() {
+    let (mut h, _p) = start(
+        vec![call("c1", "echo", r#"{"text":"rm -rf /"}"#), text("ok")],
+        Config::default(),
+        true,
+    );
+    submit(&h, "risky");
+    // The user takes 3 s to decide; `echo` itself takes no time.
+    let waited = Duration::from_secs(3);
+    loop {
+        if let Event::ApprovalRequested { request } = h.events.recv().await.unwrap() {
+            tokio::time::sleep(waited).await;
+            h.ops
+                .send(Op::Approval {
+                    call_id: request.call.id,
+                    decision: ApprovalDecision::Approve,
+                })
+                .unwrap();
+            break;
+        }
+    }
+    let (events, _) = until_finished(&mut h).await;
+    let duration = events
+        .iter()
+        .find_map(|e| match e {
+            Event::ToolCallFinished { duration_ms, .. } => Some(*duration_ms),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        duration < 2000,
+        "{duration} ms: the approval wait was counted as the tool's time"
+    );
+}
+
+#[tokio::test]
 async fn a_long_tool_result_is_capped_for_the_model_but_not_for_the_screen() {
     let long: String = (0..5000).map(|i| format!("line {i}\n")).collect();
     let args = serde_json::json!({ "text": long }).to_string();
