@@ -162,7 +162,9 @@ impl Agent {
     ) {
         match self.deps.resume.take() {
             Some(id) => {
-                if !self.open_session(&id) {
+                if self.open_session(&id) {
+                    self.note_fresh_interpreter();
+                } else {
                     self.emit(Event::SessionStarted {
                         info: self.info.clone(),
                     });
