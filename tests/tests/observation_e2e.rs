@@ -125,3 +125,33 @@ fn a_prompt_over_the_context_window_is_announced_before_the_call() {
     let first_usage = events.iter().position(|e| e["event"] == "usage").unwrap();
     assert!(notice_at < first_usage);
 }
+
+#[test]
+fn the_window_comes_from_the_provider_model_list_when_nothing_else_knows_it() {
+    let server = FakeServer::spawn_background(vec![Reply::text("ok").into()]);
+    // `fake-model` is in no price table and the config names no window: the server's
+    // model list does (context_length, as OpenRouter reports it).
+    server.set_models(&["fake-model@1500", "other@99"]);
+    let home = TestHome::new(&server.base_url(), "");
+    let prompt = (0..1500).map(|i| format!("{i} ")).collect::<String>();
+    let out = home
+        .command()
+        .args(["exec", "--json", &prompt])
+        .output()
+        .unwrap();
+    let events = json_lines(&out.stdout);
+    let usage = events.iter().find(|e| e["event"] == "usage").unwrap();
+    assert_eq!(usage["context_window"], 1500, "{usage}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "notice" && e["text"].as_str().unwrap().contains("of 1500")),
+        "{events:?}"
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/models"))
+    );
+}

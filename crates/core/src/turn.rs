@@ -150,6 +150,7 @@ impl Turn {
             turn,
             prompt: self.input.prompt.clone(),
         });
+        self.learn_window().await;
         for step in 1..=self.input.max_steps {
             if self.input.cancel.is_cancelled() {
                 return FinishReason::Interrupted;
@@ -269,6 +270,23 @@ impl Turn {
             self.emit(Event::Notice { level, text });
         }
         !check.decision.is_refused()
+    }
+
+    /// When neither the config nor the price table knows the model's window, asks the
+    /// provider's model list (cached by the provider; a few seconds at most, and an interrupt
+    /// stops the wait).
+    async fn learn_window(&mut self) {
+        if self.input.context_window.is_some() || self.input.provider.is_mock() {
+            return;
+        }
+        let provider = self.input.provider.clone();
+        let asked = provider.context_window(&self.input.model);
+        self.input.context_window = tokio::select! {
+            () = self.input.cancel.cancelled() => None,
+            window = tokio::time::timeout(std::time::Duration::from_secs(6), asked) => {
+                window.ok().flatten()
+            }
+        };
     }
 
     /// Warns (once a turn) when the prompt about to be sent fills the model's context window:
