@@ -150,7 +150,6 @@ impl Turn {
             turn,
             prompt: self.input.prompt.clone(),
         });
-        self.learn_window().await;
         for step in 1..=self.input.max_steps {
             if self.input.cancel.is_cancelled() {
                 return FinishReason::Interrupted;
@@ -273,8 +272,9 @@ impl Turn {
     }
 
     /// When neither the config nor the price table knows the model's window, asks the
-    /// provider's model list (cached by the provider; a few seconds at most, and an interrupt
-    /// stops the wait).
+    /// provider's model list (before each call, since `/model` may switch mid-turn; the provider
+    /// caches the list, so only the first asks the server: a few seconds at most, and an
+    /// interrupt stops the wait).
     async fn learn_window(&mut self) {
         if self.input.context_window.is_some() || self.input.provider.is_mock() {
             return;
@@ -358,6 +358,7 @@ impl Turn {
         self.input.provider = current.provider;
         self.input.model = current.model;
         self.input.context_window = current.context_window;
+        self.learn_window().await;
         let request = self.request();
         self.check_window(&request);
         if !self.budget_allows(&request) {
