@@ -358,7 +358,12 @@ async fn a_long_tool_result_is_capped_for_the_model_but_not_for_the_screen() {
         .find(|m| m.role == Role::Tool)
         .unwrap()
         .content;
-    assert!(seen.starts_with("line 0\n") && seen.ends_with("line 4999\n"));
+    // Head and tail kept (tool results may be framed as data around them).
+    assert!(
+        seen.contains("line 0\n") && seen.contains("line 4999\n"),
+        "{seen}"
+    );
+    assert!(!seen.contains("line 2500\n"), "the middle is cut");
     assert!(seen.contains("[... output cut: "), "{seen}");
     assert!(llm_repl_core::estimate::estimate_text("script-1", seen) <= 300);
 }
