@@ -404,3 +404,51 @@ fn store_in_use_by_another_process_is_a_warning_and_not_opened() {
     assert_eq!(std::fs::read_dir(data.join("db")).unwrap().count(), 0);
     drop(lock);
 }
+
+#[test]
+fn every_preset_with_a_key_in_the_environment_is_checked_too() {
+    let fake = server(vec![Reply::text("ok").into()], &["fake-model"]);
+    // A second server plays OpenAI: the preset is configured by its key alone (and the base
+    // URL override), with no [providers.openai] entry.
+    let openai = server(vec![Reply::text("ok").into()], &["gpt-4o-mini"]);
+    let home = Home::new(&fake.base_url());
+    let home_dir = home.path();
+    let out = Command::new(llm_repl())
+        .current_dir(home_dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home_dir)
+        .env("XDG_CONFIG_HOME", home_dir.join("xdg-config"))
+        .env("XDG_DATA_HOME", home_dir.join("xdg-data"))
+        .env("XDG_STATE_HOME", home_dir.join("xdg-state"))
+        .env("FAKE_KEY", KEY)
+        .env("OPENAI_API_KEY", "sk-openai-secret-456")
+        .env("OPENAI_BASE_URL", openai.base_url())
+        .arg("--config")
+        .arg(home_dir.join("config.toml"))
+        .arg("doctor")
+        .output()
+        .expect("run llm-repl doctor");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    let (key, _) = line(&text, "openai key");
+    assert!(
+        key.starts_with("ok") && key.contains("OPENAI_API_KEY"),
+        "{text}"
+    );
+    assert!(
+        line(&text, "openai reachable").0.starts_with("ok"),
+        "{text}"
+    );
+    assert!(text.find("fake key").unwrap() < text.find("openai key").unwrap());
+    assert!(
+        openai
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/models")),
+        "the openai preset's server was asked"
+    );
+    assert!(!text.contains("sk-openai-secret-456"), "{text}");
+    // Presets without a key (groq, openrouter here) are not listed.
+    assert!(!text.contains("groq key"), "{text}");
+}

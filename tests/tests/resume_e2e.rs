@@ -95,6 +95,16 @@ fn continue_and_resume_send_the_earlier_turns_to_the_model() {
     assert_eq!(session_of(&ev), a);
     assert_eq!(ev[0]["messages"].as_array().map(Vec::len), Some(4));
     assert_eq!(ev[0]["tool_runs"][0]["call"]["id"], "call_a");
+    // The session ran python in a process that is gone: the user is told its state is too.
+    let restarted = |ev: &[Value]| {
+        ev.iter().any(|e| {
+            e["event"] == "notice"
+                && e["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("python interpreter was restarted"))
+        })
+    };
+    assert!(restarted(&ev), "{ev:?}");
     let requests = server.chat_requests();
     assert_eq!(requests.len(), 3);
     let first_turn = [
@@ -116,6 +126,21 @@ fn continue_and_resume_send_the_earlier_turns_to_the_model() {
     ok(&out);
     let b = session_of(&ev);
     assert_ne!(a, b);
+    assert!(!restarted(&ev), "a new session has no interpreter to lose");
+    // Ids made a moment apart differ in their first characters: 8 of them name a session.
+    assert_ne!(a[..6], b[..6], "{a} {b}");
+    let show = home
+        .command()
+        .args(["sessions", "show", &a[..8]])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run llm-repl: {e}"));
+    assert_eq!(
+        show.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    assert!(String::from_utf8_lossy(&show.stdout).contains("what is 6*7?"));
     assert_eq!(
         transcript(&server.chat_requests()[3]),
         pairs(&[("user", "something else")])

@@ -296,7 +296,8 @@ fn show_by_prefix_prints_the_transcript_with_tool_output() {
 fn ambiguous_prefix_lists_candidates_and_unknown_id_exits_2() {
     let home = populated();
     let o = home.sessions(&["show", "0193aa"]);
-    assert_eq!(code(&o), 1);
+    // A usage error, like every other way of naming no single session.
+    assert_eq!(code(&o), 2);
     let err = stderr(&o);
     assert!(err.contains("matches 2 sessions"), "{err}");
     assert!(

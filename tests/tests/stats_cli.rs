@@ -220,3 +220,87 @@ fn empty_period_and_bad_dates() {
     assert_eq!(text, "No model calls in the last day (2026-11-30, UTC).\n");
     assert!(!none.exists());
 }
+
+/// Display width as a terminal lays it out.
+fn cells(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+#[test]
+fn unknown_prices_are_not_ranked_or_advised_and_wide_titles_align() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let store = Store::open(&dir).unwrap();
+    let sessions = [
+        ("0194aaaa0000000000000001", "東京の売上グラフ"),
+        ("0194aaaa0000000000000002", "fix 🐛 bug"),
+        ("0194aaaa0000000000000003", "plain title"),
+    ];
+    for (i, (id, title)) in sessions.iter().enumerate() {
+        store
+            .create_session(&SessionInfo {
+                id: (*id).into(),
+                title: (*title).into(),
+                provider: "work".into(),
+                model: "in-house-model".into(),
+                mock: false,
+                context_window: None,
+            })
+            .unwrap();
+        let usage = Usage {
+            input: 1000 * (i as u64 + 1),
+            output: 100,
+            ..Usage::default()
+        };
+        // Models the price table does not know: cost unknown.
+        store
+            .record_usage(
+                id,
+                "in-house-model",
+                "work",
+                &usage,
+                None,
+                LAST_DAY * DAY_MS + 3_600_000,
+            )
+            .unwrap();
+    }
+    store.flush().unwrap();
+    drop(store);
+    let text = ok_text(&stats(&dir, &["--days", "1", "--until", "2026-11-30"]));
+    let section = |name: &str| {
+        text.split(&format!("\n{name}\n"))
+            .nth(1)
+            .map(|t| t.split("\n\n").next().unwrap_or(""))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .to_string()
+    };
+    let top = section("Most expensive sessions");
+    assert!(top.starts_with("None ranked: 3 sessions"), "{text}");
+    assert!(!top.contains("東京"), "unknown cost ranked:\n{text}");
+    let savings = section("Savings");
+    assert!(!savings.contains("already the cheapest"), "{text}");
+    assert!(
+        savings.contains("price unknown: work:in-house-model"),
+        "{text}"
+    );
+
+    // By session: the wide titles' rows keep the columns under each other.
+    let by = ok_text(&stats(
+        &dir,
+        &["--days", "1", "--until", "2026-11-30", "--by", "session"],
+    ));
+    let rows: Vec<&str> = section_rows(&by, "By session");
+    assert_eq!(rows.len(), 3, "{by}");
+    let ends: Vec<usize> = rows
+        .iter()
+        .map(|r| cells(&r[..r.find(" tok").unwrap()]))
+        .collect();
+    assert!(ends.windows(2).all(|w| w[0] == w[1]), "{by}");
+}
+
+fn section_rows<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    text.split(&format!("\n{name}\n"))
+        .nth(1)
+        .map(|t| t.split("\n\n").next().unwrap_or("").lines().collect())
+        .unwrap_or_default()
+}

@@ -121,3 +121,65 @@ fn tool_output_streams_live_scroll_interrupt_and_quit_restore_the_terminal() {
     assert_eq!(tmux.format("#{cursor_flag}"), "1");
     assert_eq!(tmux.format("#{mouse_any_flag}"), "0");
 }
+
+/// Display width as the terminal lays it out (emoji ZWJ sequences are one 2-cell glyph in
+/// tmux 3.3+ and current terminals).
+fn cells(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+#[test]
+fn emoji_zwj_sequences_do_not_push_the_pane_borders() {
+    // Flags and skin tones are left out: tmux 3.3 draws them wider than one glyph.
+    let emoji = "family 👨‍👩‍👧 coder 👩‍💻 technologist 🧑‍💻 end";
+    let mut answer = format!("ZWJ-START {emoji}\n\n");
+    for i in 0..3 {
+        answer.push_str(&format!("{i}: {}\n", "👩‍💻👨‍👩‍👧 ".repeat(20)));
+    }
+    answer.push_str("\nZWJ-END");
+    let args = serde_json::json!({ "code": "print('👩‍💻👨‍👩‍👧 ' * 12)" }).to_string();
+    let server = FakeServer::spawn_background(vec![
+        Reply::text("Printing.")
+            .tool_call("c1", "python", &args)
+            .into(),
+        Reply::text(answer).into(),
+    ]);
+    let home = TestHome::new(&server.base_url(), "");
+    let tmux = Tmux::start(
+        100,
+        40,
+        &format!("{}; exec sleep 120", home.shell_line(&[])),
+    );
+    tmux.wait_text("idle", WAIT);
+    tmux.type_text("show emoji");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the answer", WAIT, |s| {
+        s.contains("ZWJ-END") && s.contains("idle")
+    });
+    // Every row of the side-by-side panes ends its conversation pane at the same cell: the
+    // row's first right border (│, ╮ or ╯ after the left one) sits at one column everywhere.
+    let mut columns = std::collections::BTreeMap::new();
+    for row in screen.lines().filter(|l| l.starts_with(['│', '╭', '╰'])) {
+        let Some((i, _)) = row
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| matches!(c, '│' | '╮' | '╯'))
+        else {
+            continue;
+        };
+        columns
+            .entry(cells(&row[..i]))
+            .or_insert_with(Vec::new)
+            .push(row.to_string());
+    }
+    assert_eq!(
+        columns.len(),
+        1,
+        "the conversation pane's right border moves: {:?}\n{screen}",
+        columns
+            .iter()
+            .map(|(c, rows)| (c, rows.len(), rows.last()))
+            .collect::<Vec<_>>()
+    );
+    assert!(screen.contains("👩‍💻"), "{screen}");
+}

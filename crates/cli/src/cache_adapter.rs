@@ -69,6 +69,10 @@ impl Provider for WithTemperature {
         self.inner.is_mock()
     }
 
+    fn context_window(&self, model: &str) -> BoxFuture<'_, Option<u64>> {
+        self.inner.context_window(model)
+    }
+
     fn served_by(&self) -> Option<(String, String)> {
         self.inner.served_by()
     }

@@ -24,7 +24,7 @@ use crate::settings::Settings;
 
 pub const AFTER_HELP: &str = "An ID may be given as any unique prefix of it.\n\n\
 Exit codes: 0 done, 1 error (including a store in use by another llm-repl for import/rm), \
-2 no such session (or a usage error).\n\nExamples:\n  llm-repl sessions list --limit 50\n  \
+2 no such session, an ambiguous id prefix, or another usage error.\n\nExamples:\n  llm-repl sessions list --limit 50\n  \
 llm-repl sessions search \"parse error\"\n  llm-repl sessions export 0193ab --format md -o chat.md\n  \
 llm-repl sessions rm 0193ab --yes";
 
@@ -102,10 +102,12 @@ pub fn run(settings: &Settings, args: SessionsArgs) -> anyhow::Result<ExitCode> 
     }
 }
 
-/// Prints `err` and picks the exit code: 2 for a missing session, 1 for anything else.
+/// Prints `err` and picks the exit code: 2 for a missing session or an ambiguous id prefix
+/// (usage errors), 1 for anything else.
 pub fn report_error(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {err:#}");
     let missing = err.downcast_ref::<NotFound>().is_some()
+        || err.downcast_ref::<open::Ambiguous>().is_some()
         || matches!(
             err.downcast_ref::<StoreError>(),
             Some(StoreError::NoSession(_))

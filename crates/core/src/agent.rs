@@ -162,7 +162,9 @@ impl Agent {
     ) {
         match self.deps.resume.take() {
             Some(id) => {
-                if !self.open_session(&id) {
+                if self.open_session(&id) {
+                    self.note_fresh_interpreter();
+                } else {
                     self.emit(Event::SessionStarted {
                         info: self.info.clone(),
                     });
@@ -443,6 +445,7 @@ impl Agent {
             session_id: self.info.id.clone(),
             context_window: self.info.context_window,
             selection: self.selection.clone(),
+            observation_tokens: self.deps.config.tools.model_output_tokens,
             prices: self.deps.prices.clone(),
             meter,
             budgets: self.budgets.clone(),

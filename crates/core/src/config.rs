@@ -98,6 +98,9 @@ pub struct ToolsConfig {
     pub timeout_secs: u64,
     /// Output kept per call; the rest is cut with a marker saying how much.
     pub max_output_bytes: usize,
+    /// Tokens of one tool result the model is shown (head and tail, with a marker saying what
+    /// was cut from the middle); the screen and the store keep the whole output. 0: no cap.
+    pub model_output_tokens: u64,
     /// `never`, `on-risk` or `always`.
     pub approval: String,
     /// The directory tools are confined to; empty means the current directory.
@@ -110,6 +113,7 @@ impl Default for ToolsConfig {
             python: String::new(),
             timeout_secs: 30,
             max_output_bytes: 1024 * 1024,
+            model_output_tokens: 4000,
             approval: "on-risk".into(),
             workdir: String::new(),
         }

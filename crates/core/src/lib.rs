@@ -12,6 +12,7 @@ pub mod config;
 pub mod estimate;
 pub mod framing;
 pub mod ids;
+pub mod observation;
 pub mod persist;
 pub mod pricing;
 pub mod provider;

@@ -257,9 +257,30 @@ impl PriceTable {
         self.lookup(provider, model).map(|p| p.cost(usage))
     }
 
-    /// The model's context window in tokens, where the table knows it.
+    /// The model's context window in tokens, where the table knows it. The window belongs to
+    /// the model, not to who serves it: when the provider has no entry for the model (a proxy
+    /// under its own name, an aggregator's `vendor/model` id), any entry of the same model
+    /// answers (the smallest, if they differ), although its price would not apply.
     pub fn context_window(&self, provider: &str, model: &str) -> Option<u64> {
-        self.lookup(provider, model).and_then(|p| p.context_window)
+        if let Some(w) = self.lookup(provider, model).and_then(|p| p.context_window) {
+            return Some(w);
+        }
+        let lower = model.trim().to_ascii_lowercase();
+        let bare = lower.rsplit('/').next().unwrap_or(&lower);
+        let names = [
+            lower.as_str(),
+            strip_date_suffix(&lower),
+            bare,
+            strip_date_suffix(bare),
+        ];
+        self.models
+            .values()
+            .filter(|p| {
+                let m = p.model.to_ascii_lowercase();
+                names.contains(&m.as_str()) || names.contains(&m.rsplit('/').next().unwrap_or(&m))
+            })
+            .filter_map(|p| p.context_window)
+            .min()
     }
 
     /// True when every model of this provider is free (a local server).

@@ -106,6 +106,14 @@ pub trait Provider: Send + Sync {
         None
     }
 
+    /// The context window of `model` as the provider's model list reports it (OpenRouter's
+    /// `context_length`, vLLM's `max_model_len`, ...); `None` when it reports none or cannot be
+    /// asked. Asked only when neither the config nor the price table knows the window;
+    /// implementations cache the answer.
+    fn context_window(&self, _model: &str) -> BoxFuture<'_, Option<u64>> {
+        Box::pin(async { None })
+    }
+
     /// Starts one streaming call. Errors before the first item (connect, HTTP status) come from
     /// the future; errors after it from the stream.
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>>;

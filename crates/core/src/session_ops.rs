@@ -64,6 +64,23 @@ impl Agent {
         true
     }
 
+    /// After resuming at start-up: a session that ran Python had a live interpreter whose
+    /// variables this new process does not have. Say so, so the user is not surprised by a
+    /// `NameError` (the model finds out from the observation).
+    pub(crate) fn note_fresh_interpreter(&self) {
+        let used_python = self
+            .history
+            .iter()
+            .flat_map(|m| &m.tool_calls)
+            .any(|c| c.name == "python");
+        if used_python && self.deps.tools.get("python").is_some() {
+            self.notice(
+                NoticeLevel::Info,
+                "the python interpreter was restarted: variables from earlier calls are gone                  (re-run the code that made them)",
+            );
+        }
+    }
+
     /// The first messages of a stored session, contents cut to a few hundred characters.
     pub(crate) fn preview_session(&self, id: &str) {
         const MESSAGES: usize = 40;

@@ -41,6 +41,8 @@ pub(crate) struct Ran {
     pub output: String,
     /// How approval went: `not needed`, `approved`, `approved for session`, `denied`...
     pub decision: &'static str,
+    /// How long the tool ran, not counting the wait for the user's approval.
+    pub duration_ms: u64,
 }
 
 impl Ran {
@@ -50,6 +52,7 @@ impl Ran {
             content,
             output: String::new(),
             decision,
+            duration_ms: 0,
         }
     }
 }
@@ -87,7 +90,8 @@ pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> Ran {
         Ok(decision) => decision,
         Err((status, text, decision)) => return Ran::early(status, text, decision),
     };
-
+    // Timed from here: the wait for approval is the user's time, not the tool's.
+    let started = std::time::Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tool_ctx = ToolContext {
         call_id: call.id.clone(),
@@ -124,6 +128,7 @@ pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> Ran {
         content: outcome.content,
         output,
         decision,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
 }
 

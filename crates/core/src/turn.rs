@@ -7,7 +7,6 @@
 //! history always keeps what was produced.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures::StreamExt;
 use llm_repl_protocol::{
@@ -20,6 +19,7 @@ use crate::accumulate::Accumulator;
 use crate::agent::Approvals;
 use crate::budget::{self, Budgets, Decision, Spent};
 use crate::estimate;
+use crate::observation;
 use crate::persist::Recorder;
 use crate::pricing::PriceTable;
 use crate::pricing::meter::Meter;
@@ -48,6 +48,8 @@ pub(crate) struct TurnInput {
     /// The current provider and model: read before each model call, so `/model` during a
     /// turn applies from the next call.
     pub selection: Selection,
+    /// Tokens of one tool result the model is shown (`tools.model_output_tokens`; 0: all).
+    pub observation_tokens: u64,
     pub prices: Arc<PriceTable>,
     pub meter: Meter,
     pub budgets: Budgets,
@@ -83,6 +85,8 @@ struct Turn {
     seen_calls: std::collections::HashMap<(String, String), u32>,
     /// Dollars spent today and this month before this turn (from the store), for budgets.
     spent_before: Option<(f64, f64)>,
+    /// The context window was reported full in this turn (said once).
+    window_warned: bool,
 }
 
 pub(crate) async fn run(input: TurnInput) -> TurnOutput {
@@ -91,6 +95,7 @@ pub(crate) async fn run(input: TurnInput) -> TurnOutput {
         input,
         seen_calls: std::collections::HashMap::new(),
         spent_before,
+        window_warned: false,
     };
     // The turn's wall-clock limit works like an interrupt, so what was produced is kept.
     let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -285,6 +290,75 @@ impl Turn {
         !check.decision.is_refused()
     }
 
+    /// When neither the config nor the price table knows the model's window, asks the
+    /// provider's model list (before each call, since `/model` may switch mid-turn; the provider
+    /// caches the list, so only the first asks the server: a few seconds at most, and an
+    /// interrupt stops the wait).
+    async fn learn_window(&mut self) {
+        if self.input.context_window.is_some() || self.input.provider.is_mock() {
+            return;
+        }
+        let provider = self.input.provider.clone();
+        let asked = provider.context_window(&self.input.model);
+        self.input.context_window = tokio::select! {
+            () = self.input.cancel.cancelled() => None,
+            window = tokio::time::timeout(std::time::Duration::from_secs(6), asked) => {
+                window.ok().flatten()
+            }
+        };
+    }
+
+    /// Warns (once a turn) when the prompt about to be sent fills the model's context window:
+    /// over it the provider refuses the call, so the user hears it from us first, in words.
+    fn check_window(&mut self, request: &ChatRequest) {
+        let Some(window) = self.input.context_window.filter(|w| *w > 0) else {
+            return;
+        };
+        if self.window_warned {
+            return;
+        }
+        // Tokens never outnumber bytes (plus framing): most prompts need no counting at all.
+        let bytes: usize = request
+            .messages
+            .iter()
+            .map(|m| {
+                m.content.len()
+                    + 16
+                    + m.tool_calls
+                        .iter()
+                        .map(|c| c.arguments.len() + c.name.len() + 8)
+                        .sum::<usize>()
+            })
+            .chain(
+                request
+                    .tools
+                    .iter()
+                    .map(|t| t.parameters.to_string().len() + t.description.len() + 16),
+            )
+            .sum();
+        if (bytes as u64) < window * 9 / 10 {
+            return;
+        }
+        let tokens = estimate::estimate_messages(&request.model, &request.messages, &request.tools);
+        let text = if tokens >= window {
+            format!(
+                "the prompt for this call is about {tokens} tokens, more than {}'s context window                  of {window}: the provider will probably refuse it. Start a new session (/new)                  or ask for less output",
+                request.model
+            )
+        } else if tokens >= window * 9 / 10 {
+            format!(
+                "the context window is nearly full: this call's prompt is about {tokens} of                  {window} tokens; start a new session (/new) before it overflows"
+            )
+        } else {
+            return;
+        };
+        self.window_warned = true;
+        self.emit(Event::Notice {
+            level: NoticeLevel::Warn,
+            text,
+        });
+    }
+
     fn spent(&self) -> Spent {
         let turn = self.input.meter.turn().cost.known_usd;
         let session = self.input.meter.session().cost.known_usd;
@@ -303,7 +377,9 @@ impl Turn {
         self.input.provider = current.provider;
         self.input.model = current.model;
         self.input.context_window = current.context_window;
+        self.learn_window().await;
         let request = self.request();
+        self.check_window(&request);
         if !self.budget_allows(&request) {
             return StepEnd::Refused;
         }
@@ -425,16 +501,26 @@ impl Turn {
             workdir: &self.input.workdir,
             session_id: &self.input.session_id,
         };
-        let started = Instant::now();
         let session = &self.input.session_id;
         let recorder = &self.input.recorder;
         recorder.tool_run(session, call, ToolStatus::Running, 0, "");
         let ran = tools_run::run_call(&ctx, call).await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let duration_ms = ran.duration_ms;
+        // The screen gets the whole result; the model (the history, and the stored message the
+        // history is rebuilt from) gets at most `observation_tokens` of it.
         let result = ToolResult {
             call_id: call.id.clone(),
             content: ran.content,
             is_error: ran.status != ToolStatus::Ok,
+        };
+        let seen = ToolResult {
+            content: observation::cap_for_model(
+                &self.input.model,
+                &result.content,
+                self.input.observation_tokens,
+            )
+            .into_owned(),
+            ..result.clone()
         };
         let output = if ran.output.is_empty() {
             &result.content
@@ -443,7 +529,7 @@ impl Turn {
         };
         recorder.tool_run(session, call, ran.status, duration_ms, output);
         // The observation is durable before the frontend sees the call as finished.
-        recorder.message(session, &Message::tool(&result));
+        recorder.message(session, &Message::tool(&seen));
         recorder.audit(
             "tool",
             serde_json::json!({
@@ -456,9 +542,9 @@ impl Turn {
             call_id: call.id.clone(),
             status: ran.status,
             duration_ms,
-            result: result.clone(),
+            result,
         });
-        result
+        seen
     }
 }
 

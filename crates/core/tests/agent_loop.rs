@@ -297,3 +297,73 @@ async fn headless_denies_calls_that_need_approval() {
             .any(|m| llm_repl_core::framing::unframe(&m.content).starts_with("denied"))
     );
 }
+
+#[tokio::test]
+async fn tool_duration_leaves_out_the_wait_for_approval() {
+    let (mut h, _p) = start(
+        vec![call("c1", "echo", r#"{"text":"rm -rf /"}"#), text("ok")],
+        Config::default(),
+        true,
+    );
+    submit(&h, "risky");
+    // The user takes 3 s to decide; `echo` itself takes no time.
+    let waited = Duration::from_secs(3);
+    loop {
+        if let Event::ApprovalRequested { request } = h.events.recv().await.unwrap() {
+            tokio::time::sleep(waited).await;
+            h.ops
+                .send(Op::Approval {
+                    call_id: request.call.id,
+                    decision: ApprovalDecision::Approve,
+                })
+                .unwrap();
+            break;
+        }
+    }
+    let (events, _) = until_finished(&mut h).await;
+    let duration = events
+        .iter()
+        .find_map(|e| match e {
+            Event::ToolCallFinished { duration_ms, .. } => Some(*duration_ms),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        duration < 2000,
+        "{duration} ms: the approval wait was counted as the tool's time"
+    );
+}
+
+#[tokio::test]
+async fn a_long_tool_result_is_capped_for_the_model_but_not_for_the_screen() {
+    let long: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+    let args = serde_json::json!({ "text": long }).to_string();
+    let mut config = Config::default();
+    config.tools.model_output_tokens = 300;
+    let (mut h, provider) = start(vec![call("c1", "echo", &args), text("ok")], config, true);
+    submit(&h, "echo a lot");
+    let (events, _) = until_finished(&mut h).await;
+    let shown = events
+        .iter()
+        .find_map(|e| match e {
+            Event::ToolCallFinished { result, .. } => Some(result.content.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(shown, long, "the screen gets all of it");
+    let requests = provider.requests.lock().unwrap();
+    let seen = &requests[1]
+        .messages
+        .iter()
+        .find(|m| m.role == Role::Tool)
+        .unwrap()
+        .content;
+    // Head and tail kept (tool results may be framed as data around them).
+    assert!(
+        seen.contains("line 0\n") && seen.contains("line 4999\n"),
+        "{seen}"
+    );
+    assert!(!seen.contains("line 2500\n"), "the middle is cut");
+    assert!(seen.contains("[... output cut: "), "{seen}");
+    assert!(llm_repl_core::estimate::estimate_text("script-1", seen) <= 300);
+}

@@ -52,6 +52,8 @@ pub struct OpenAiProvider {
     settings: OpenAiSettings,
     /// Built on first use: creating the HTTP client loads TLS roots, which start-up must not pay.
     http: OnceLock<Result<reqwest::Client, String>>,
+    /// Context windows read from `GET /models`, asked once per process.
+    windows: tokio::sync::OnceCell<std::collections::HashMap<String, u64>>,
 }
 
 impl OpenAiProvider {
@@ -83,6 +85,7 @@ impl OpenAiProvider {
         Ok(Self {
             settings,
             http: OnceLock::new(),
+            windows: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -189,7 +192,57 @@ fn map_error(s: &OpenAiSettings, err: OpenAIError, retry_after: Option<Duration>
     out
 }
 
+impl OpenAiProvider {
+    /// `GET {base_url}/models` (within a few seconds): each listed model's window, where the
+    /// server reports one. Any failure is an empty map: the window then stays unknown.
+    async fn list_windows(&self) -> std::collections::HashMap<String, u64> {
+        let mut out = std::collections::HashMap::new();
+        let Ok(http) = self.http() else {
+            return out;
+        };
+        let mut req = http
+            .get(format!("{}/models", self.settings.base_url))
+            .timeout(Duration::from_secs(5));
+        if let Some(key) = &self.settings.api_key {
+            req = req.bearer_auth(key);
+        }
+        for (name, value) in &self.settings.headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        let body: serde_json::Value = match req.send().await {
+            Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+                Err(_) => return out,
+            },
+            _ => return out,
+        };
+        for m in body["data"].as_array().into_iter().flatten() {
+            let Some(id) = m["id"].as_str() else { continue };
+            let window = ["context_length", "context_window", "max_model_len"]
+                .iter()
+                .find_map(|k| m[*k].as_u64())
+                .or_else(|| m["top_provider"]["context_length"].as_u64())
+                .or_else(|| m["meta"]["n_ctx"].as_u64());
+            if let Some(w) = window.filter(|w| *w > 0) {
+                out.insert(id.to_string(), w);
+            }
+        }
+        out
+    }
+}
+
 impl Provider for OpenAiProvider {
+    fn context_window(&self, model: &str) -> BoxFuture<'_, Option<u64>> {
+        let model = model.to_string();
+        Box::pin(async move {
+            self.windows
+                .get_or_init(|| self.list_windows())
+                .await
+                .get(&model)
+                .copied()
+        })
+    }
+
     fn name(&self) -> &str {
         &self.settings.name
     }

@@ -126,7 +126,8 @@ impl FakeHandle {
         self.shared.lock().queue.len()
     }
 
-    /// Sets the models listed by `GET /v1/models`.
+    /// Sets the models listed by `GET /v1/models`; `name@N` lists `name` with a context window
+    /// of N tokens (`context_length`, as OpenRouter reports it).
     pub fn set_models(&self, models: &[&str]) {
         self.shared.lock().models = models.iter().map(|m| m.to_string()).collect();
     }
@@ -249,7 +250,12 @@ fn route(state: &mut State, req: &Recorded) -> Action {
         let data: Vec<Value> = state
             .models
             .iter()
-            .map(|id| json!({"id": id, "object": "model", "created": chunks::CREATED, "owned_by": "fake"}))
+            .map(|id| match id.split_once('@') {
+                // `name@N`: listed as `name` with a context window of N (OpenRouter's field).
+                Some((id, n)) => json!({"id": id, "object": "model", "created": chunks::CREATED,
+                    "owned_by": "fake", "context_length": n.parse::<u64>().unwrap_or(0)}),
+                None => json!({"id": id, "object": "model", "created": chunks::CREATED, "owned_by": "fake"}),
+            })
             .collect();
         return json_action(200, &json!({"object": "list", "data": data}));
     }

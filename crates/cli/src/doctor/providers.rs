@@ -1,4 +1,5 @@
-//! Provider checks: for the active provider and every `[providers.*]` entry, the key is present,
+//! Provider checks: for the active provider, every `[providers.*]` entry and every preset whose
+//! key is set in the environment (`OPENAI_API_KEY`, `GROQ_API_KEY`, ...), the key is present,
 //! the server is reachable, the model is listed, and a one-token heartbeat answers (timed).
 //!
 //! Entries run concurrently, each network step bounded by the timeout and each entry as a whole
@@ -17,12 +18,20 @@ use super::models::{self, Listing, Unreachable};
 use super::{Check, Status};
 use crate::settings::{Settings, env};
 
-/// The providers to check: the active one first, then every configured entry.
+/// The providers to check: the active one first, then every configured entry, then every
+/// preset with its key set (configured by the environment alone).
 pub fn names(settings: &Settings) -> Vec<String> {
     let mut names = vec![settings.provider.clone()];
     for name in settings.config.providers.keys() {
         if !names.contains(name) {
             names.push(name.clone());
+        }
+    }
+    for preset in llm_repl_core::config::PROVIDER_PRESETS {
+        let has_key = llm_repl_providers::resolve(preset, &settings.config, &env)
+            .is_ok_and(|r| key_value(&r).is_some());
+        if has_key && !names.iter().any(|n| n == preset) {
+            names.push(preset.to_string());
         }
     }
     names

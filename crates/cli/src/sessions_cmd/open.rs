@@ -36,6 +36,18 @@ impl NotFound {
     }
 }
 
+/// An id prefix that matches several sessions: a usage error (exit 2), with the candidates.
+#[derive(Debug)]
+pub struct Ambiguous(pub String);
+
+impl std::fmt::Display for Ambiguous {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Ambiguous {}
+
 /// An open store, and the scratch directory of its snapshot (removed once the store is closed).
 pub struct Opened {
     store: Option<Store>,
@@ -142,11 +154,12 @@ pub fn resolve(store: &Store, prefix: &str) -> anyhow::Result<SessionRecord> {
             if many.len() > MAX_CANDIDATES {
                 list.push(format!("  ... and {} more", many.len() - MAX_CANDIDATES));
             }
-            anyhow::bail!(
+            Err(Ambiguous(format!(
                 "the id prefix {prefix:?} matches {} sessions; give more of the id:\n{}",
                 many.len(),
                 list.join("\n")
-            )
+            ))
+            .into())
         }
     }
 }

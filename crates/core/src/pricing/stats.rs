@@ -5,11 +5,18 @@
 //! how many calls had no price, and the text says so. Savings suggestions reprice a model's
 //! actual usage on the cheapest model of at least the same tier (and tool support, and a context
 //! window large enough for the largest call seen) from the price table.
+//!
+//! Only priced facts rank or advise: a session whose cost is unknown is never listed among the
+//! most expensive (unknown is not spend), and "already the cheapest" is only said of models whose
+//! price is known; the others are named as not compared. Columns are padded by display width
+//! (a CJK or emoji title takes two cells a character), so they line up in any terminal.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use llm_repl_protocol::Usage;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 use super::{ModelPrice, PriceTable, format_usd};
 
@@ -147,11 +154,49 @@ pub fn group(rows: &[UsageRow], by: GroupBy) -> Vec<Group> {
     out
 }
 
-/// The `n` most expensive sessions.
+/// The `n` most expensive sessions by known dollars. Sessions with no known spend (every cost
+/// unknown, or free) are not ranked: unknown is never spend.
 pub fn top_sessions(rows: &[UsageRow], n: usize) -> Vec<Group> {
     let mut sessions = group(rows, GroupBy::Session);
+    sessions.retain(|s| s.cost_usd > 0.0);
     sessions.truncate(n);
     sessions
+}
+
+/// Terminal cells of `s` (wide characters count two, an emoji sequence is one glyph).
+pub fn display_width(s: &str) -> usize {
+    s.graphemes(true)
+        .map(|g| {
+            let w = UnicodeWidthStr::width(g);
+            if g.chars().nth(1).is_some() {
+                w.min(2)
+            } else {
+                w
+            }
+        })
+        .sum()
+}
+
+/// `s` cut to `w` cells (with `…` when cut) and padded with spaces to exactly `w`.
+pub fn pad_display(s: &str, w: usize) -> String {
+    let mut out = String::new();
+    if display_width(s) <= w {
+        out.push_str(s);
+    } else {
+        let mut used = 0;
+        for g in s.graphemes(true) {
+            let gw = display_width(g);
+            if used + gw + 1 > w {
+                break;
+            }
+            out.push_str(g);
+            used += gw;
+        }
+        out.push('…');
+    }
+    let fill = w.saturating_sub(display_width(&out));
+    out.push_str(&" ".repeat(fill));
+    out
 }
 
 /// `1234567` -> `1,234,567`.
@@ -187,13 +232,13 @@ pub fn bar_chart(groups: &[Group], width: usize) -> String {
     let max = groups.iter().map(|g| g.cost_usd).fold(0.0, f64::max);
     let label_w = groups
         .iter()
-        .map(|g| g.label.chars().count())
+        .map(|g| display_width(&g.label))
         .max()
         .unwrap_or(0)
         .min(40);
     let mut out = String::new();
     for g in groups {
-        let label: String = g.label.chars().take(label_w).collect();
+        let label = pad_display(&g.label, label_w);
         let tokens = format!(
             "{}{}",
             if g.usage.estimated { "~" } else { "" },
@@ -201,7 +246,7 @@ pub fn bar_chart(groups: &[Group], width: usize) -> String {
         );
         let _ = writeln!(
             out,
-            "{label:<label_w$}  {:<width$}  {:>9}  {tokens:>11} tok  {}",
+            "{label}  {:<width$}  {:>9}  {tokens:>11} tok  {}",
             bar(g.cost_usd, max, width),
             g.cost_column(),
             g.calls_text(),
@@ -321,27 +366,100 @@ pub fn render_report(rows: &[UsageRow], table: &PriceTable, period: &str, width:
         let _ = write!(out, "\n{title}\n{}", bar_chart(&group(rows, by), width));
     }
     let _ = writeln!(out, "\nMost expensive sessions");
-    for (i, s) in top_sessions(rows, 5).iter().enumerate() {
+    out.push_str(&top_sessions_text(rows));
+    out.push_str(&savings_text(rows, table));
+    out
+}
+
+/// The ranked sessions (known dollars only), and what was left out and why.
+fn top_sessions_text(rows: &[UsageRow]) -> String {
+    let mut out = String::new();
+    let top = top_sessions(rows, 5);
+    let label_w = top
+        .iter()
+        .map(|s| display_width(&s.label))
+        .max()
+        .unwrap_or(0)
+        .min(40);
+    for (i, s) in top.iter().enumerate() {
         let _ = writeln!(
             out,
             "{:>2}. {:>9}  {}  ({}, {})",
             i + 1,
             s.cost_column(),
-            s.label,
+            pad_display(&s.label, label_w),
             s.key,
             s.calls_text(),
         );
     }
-    let suggestions = savings(rows, table);
-    let _ = writeln!(out, "\nSavings");
-    if suggestions.is_empty() {
+    let sessions = group(rows, GroupBy::Session);
+    let unknown = sessions
+        .iter()
+        .filter(|s| s.calls > 0 && s.unpriced_calls == s.calls)
+        .count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if top.is_empty() {
+        let _ = match unknown {
+            0 => writeln!(out, "None: no session spent anything at known prices."),
+            n => writeln!(
+                out,
+                "None ranked: {n} session{} used only models without a known price (unknown \
+                 cost is not counted as spend).",
+                plural(n)
+            ),
+        };
+    } else if unknown > 0 {
         let _ = writeln!(
             out,
-            "Each model used is already the cheapest capable one in the price table."
+            "({unknown} session{} with unknown cost not ranked)",
+            plural(unknown)
         );
+    }
+    out
+}
+
+/// Models used whose calls were not all priced, or that the table no longer knows: savings
+/// advice says nothing about them.
+pub fn unpriced_models(rows: &[UsageRow], table: &PriceTable) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .iter()
+        .filter(|r| r.cost_usd.is_none() || table.lookup(&r.provider, &r.model).is_none())
+        .map(|r| format!("{}:{}", r.provider, r.model))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The savings section: suggestions, or "already the cheapest" for the priced models only.
+fn savings_text(rows: &[UsageRow], table: &PriceTable) -> String {
+    let mut out = String::from("\nSavings\n");
+    let suggestions = savings(rows, table);
+    let unpriced = unpriced_models(rows, table);
+    let priced = rows.iter().any(|r| {
+        r.cost_usd.is_some()
+            && table.lookup(&r.provider, &r.model).is_some()
+            && !unpriced.contains(&format!("{}:{}", r.provider, r.model))
+    });
+    if suggestions.is_empty() {
+        if priced {
+            let _ = writeln!(
+                out,
+                "Each priced model used is already the cheapest capable one in the price table."
+            );
+        } else {
+            let _ = writeln!(out, "No advice: none of the models used has a known price.");
+        }
     }
     for s in suggestions.iter().take(5) {
         let _ = writeln!(out, "{}", s.text());
+    }
+    if !unpriced.is_empty() {
+        let _ = writeln!(
+            out,
+            "(not compared, price unknown: {}; add them under [[pricing.models]])",
+            unpriced.join(", ")
+        );
     }
     out
 }

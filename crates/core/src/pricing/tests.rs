@@ -229,3 +229,32 @@ fn tallies_never_understate() {
     u.add(None);
     assert_eq!(u.text(), "unknown");
 }
+
+#[test]
+fn every_table_model_has_a_window_under_any_provider_name() {
+    let t = PriceTable::builtin();
+    for e in t.entries() {
+        assert_eq!(
+            t.context_window(&e.provider, &e.model),
+            e.context_window,
+            "{}:{}",
+            e.provider,
+            e.model
+        );
+        // A proxy entry (`[providers.work]`) serving the same model, with or without a date
+        // suffix or a vendor prefix: the window is known, the price is not.
+        let bare = e.model.rsplit('/').next().unwrap_or(&e.model);
+        assert!(t.context_window("work", &e.model).is_some(), "{}", e.model);
+        assert!(
+            t.context_window("work", &format!("{bare}-2025-01-01"))
+                .is_some(),
+            "{bare}"
+        );
+    }
+    assert_eq!(t.context_window("work", "gpt-4o"), Some(128_000));
+    assert!(
+        t.lookup("work", "gpt-4o").is_none(),
+        "the price does not follow"
+    );
+    assert_eq!(t.context_window("vllm", "no-such-model"), None);
+}

@@ -205,6 +205,10 @@ impl Provider for Resilient {
         self.shared.route[0].default_model()
     }
 
+    fn context_window(&self, model: &str) -> BoxFuture<'_, Option<u64>> {
+        self.shared.route[0].context_window(model)
+    }
+
     fn is_mock(&self) -> bool {
         self.shared.route[0].is_mock()
     }

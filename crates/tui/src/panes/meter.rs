@@ -1,5 +1,9 @@
 //! The meter (status line): provider and model (mock labelled), what the agent is doing, tokens,
 //! cost (unknown is "?", never $0), context-window fill and budget gauges.
+//!
+//! The meter stays on one line where it can: when the full segments do not fit, they switch to
+//! short forms one by one (gauges without their bars, then session tokens only, then no turn
+//! cost), and only then does it take a second line or drop segments.
 
 use llm_repl_protocol::{CostReport, SessionInfo, Usage};
 use ratatui::Frame;
@@ -76,10 +80,36 @@ pub struct MeterView<'a> {
     pub agent_alive: bool,
 }
 
+/// One part of the meter: its priority (0 is never dropped; higher goes first), its full form
+/// and, where it has one, a shorter form used before the meter wraps.
+struct Seg {
+    prio: u8,
+    full: Vec<Span<'static>>,
+    short: Option<Vec<Span<'static>>>,
+    /// Which short forms are taken first (lowest first): the gauges' bars, then the turn's
+    /// tokens, then the turn's cost.
+    shrink: u8,
+}
+
+impl From<(u8, Vec<Span<'static>>)> for Seg {
+    fn from((prio, full): (u8, Vec<Span<'static>>)) -> Self {
+        Seg {
+            prio,
+            full,
+            short: None,
+            shrink: u8::MAX,
+        }
+    }
+}
+
+fn spans_width(spans: &[Span<'_>]) -> usize {
+    spans.iter().map(|s| width_of(&s.content)).sum()
+}
+
 impl MeterView<'_> {
-    fn segments(&self, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
+    fn segments(&self, theme: &Theme) -> Vec<Seg> {
         let m = self.meter;
-        let mut segs: Vec<(u8, Vec<Span<'static>>)> = Vec::new();
+        let mut segs: Vec<Seg> = Vec::new();
         // Model: the label wins over everything; a mock must never pass for a real model.
         let model_seg = match self.session {
             Some(s) => {
@@ -99,7 +129,7 @@ impl MeterView<'_> {
             }
             None => vec![Span::styled("connecting…", theme.dim)],
         };
-        segs.push((0, model_seg));
+        segs.push((0, model_seg).into());
         let spin = SPINNER[self.spin % SPINNER.len()];
         let state = match (&m.activity, self.agent_alive) {
             (_, false) => Span::styled("■ agent stopped", theme.error),
@@ -111,7 +141,7 @@ impl MeterView<'_> {
             (Activity::AwaitingApproval, _) => Span::styled("? awaiting approval", theme.warn),
             (Activity::Interrupting, _) => Span::styled(format!("{spin} interrupting"), theme.warn),
         };
-        segs.push((0, vec![state]));
+        segs.push((0, vec![state]).into());
         // Tokens in and out: this turn, then the session ("~" when counted locally).
         let est = |u: &Usage| if u.estimated { "~" } else { "" };
         let turn = match &m.turn_usage {
@@ -122,19 +152,24 @@ impl MeterView<'_> {
             Some(u) => format!("{}{}↑{}↓", est(u), tokens(u.input), tokens(u.output)),
             None => "–".to_string(),
         };
-        segs.push((
-            2,
-            vec![
+        segs.push(Seg {
+            prio: 2,
+            full: vec![
                 Span::styled("tok ", theme.dim),
                 Span::styled(turn, theme.text),
                 Span::styled(" Σ", theme.dim),
-                Span::styled(session, theme.text),
+                Span::styled(session.clone(), theme.text),
             ],
-        ));
+            short: Some(vec![
+                Span::styled("tok Σ", theme.dim),
+                Span::styled(session, theme.text),
+            ]),
+            shrink: 2,
+        });
         let c = m.cost.unwrap_or_default();
-        segs.push((
-            1,
-            vec![
+        segs.push(Seg {
+            prio: 1,
+            full: vec![
                 Span::styled("cost ", theme.dim),
                 Span::styled(cost(c.turn_usd), theme.text),
                 Span::styled(" Σ", theme.dim),
@@ -142,36 +177,74 @@ impl MeterView<'_> {
                 Span::styled(" today ", theme.dim),
                 Span::styled(cost(c.today_usd), theme.text),
             ],
-        ));
+            short: Some(vec![
+                Span::styled("cost Σ", theme.dim),
+                Span::styled(cost(c.session_usd), theme.text),
+                Span::styled(" today ", theme.dim),
+                Span::styled(cost(c.today_usd), theme.text),
+            ]),
+            shrink: 3,
+        });
         if let Some((used, window)) = m.context {
             let window = window.or(self.session.and_then(|s| s.context_window));
             let mut v = vec![Span::styled("ctx ", theme.dim)];
+            let mut short = None;
             match window {
                 Some(w) if w > 0 => {
                     let frac = used as f64 / w as f64;
+                    let pct = format!("{:.0}%", frac * 100.0);
+                    let style = if frac >= 0.8 {
+                        theme.gauge_warn
+                    } else {
+                        theme.text
+                    };
+                    short = Some(vec![
+                        Span::styled("ctx ", theme.dim),
+                        Span::styled(pct.clone(), style),
+                    ]);
                     v.extend(gauge(frac, 8, theme));
-                    v.push(Span::styled(format!("{:.0}%", frac * 100.0), theme.text));
+                    v.push(Span::styled(pct, theme.text));
                 }
                 _ => v.push(Span::styled(format!("{} / ?", tokens(used)), theme.text)),
             }
-            segs.push((1, v));
+            segs.push(Seg {
+                prio: 1,
+                full: v,
+                short,
+                shrink: 0,
+            });
         }
         if let Some((spent, limit)) = m.budget {
             let mut v = vec![Span::styled("budget ", theme.dim)];
             let frac = if limit > 0.0 { spent / limit } else { 1.0 };
+            let amount = format!("${spent:.2}/${limit:.2}");
+            let style = if frac >= 0.8 {
+                theme.gauge_warn
+            } else {
+                theme.text
+            };
+            let short = vec![
+                Span::styled("budget ", theme.dim),
+                Span::styled(amount.clone(), style),
+            ];
             v.extend(gauge(frac, 6, theme));
-            v.push(Span::styled(format!("${spent:.2}/${limit:.2}"), theme.text));
-            segs.push((1, v));
+            v.push(Span::styled(amount, theme.text));
+            segs.push(Seg {
+                prio: 1,
+                full: v,
+                short: Some(short),
+                shrink: 1,
+            });
         }
         if !m.unhealthy.is_empty() {
             let text = format!("⚠ circuit open: {}", m.unhealthy.join(", "));
-            segs.insert(2, (0, vec![Span::styled(text, theme.warn)]));
+            segs.insert(2, (0, vec![Span::styled(text, theme.warn)]).into());
         }
         if !self.mouse {
-            segs.push((4, vec![Span::styled("mouse off", theme.warn)]));
+            segs.push((4, vec![Span::styled("mouse off", theme.warn)]).into());
         }
         if let Some(f) = self.flash {
-            segs.insert(0, (0, vec![Span::styled(f.to_string(), theme.warn)]));
+            segs.insert(0, (0, vec![Span::styled(f.to_string(), theme.warn)]).into());
         }
         segs
     }
@@ -180,12 +253,35 @@ impl MeterView<'_> {
     /// the next line when the first is full; if they still do not fit, the least important
     /// (highest priority number) are dropped first.
     pub fn lines(&self, theme: &Theme, width: u16, max_rows: usize) -> Vec<Line<'static>> {
-        let segs = self.segments(theme);
+        let mut segs = self.segments(theme);
         let avail = (width as usize).saturating_sub(1);
-        let seg_w: Vec<usize> = segs
+        // Short forms, in their `shrink` order, until the meter fits on one line.
+        let one_line = |segs: &[Seg]| {
+            segs.iter().map(|s| spans_width(&s.full)).sum::<usize>()
+                + 3 * segs.len().saturating_sub(1)
+        };
+        let mut order: Vec<usize> = (0..segs.len()).collect();
+        order.sort_by_key(|&i| segs[i].shrink);
+        // Only worth it when the short forms bring the meter onto one line: on two rows either
+        // way, the full forms read better.
+        let shortest = segs
             .iter()
-            .map(|(_, spans)| spans.iter().map(|s| width_of(&s.content)).sum())
-            .collect();
+            .map(|s| spans_width(s.short.as_ref().unwrap_or(&s.full)))
+            .sum::<usize>()
+            + 3 * segs.len().saturating_sub(1);
+        if shortest <= avail {
+            for i in order {
+                if one_line(&segs) <= avail {
+                    break;
+                }
+                if let Some(short) = segs[i].short.take() {
+                    segs[i].full = short;
+                }
+            }
+        }
+        let segs: Vec<(u8, Vec<Span<'static>>)> =
+            segs.into_iter().map(|s| (s.prio, s.full)).collect();
+        let seg_w: Vec<usize> = segs.iter().map(|(_, spans)| spans_width(spans)).collect();
         let mut keep = vec![true; segs.len()];
         let flow = |keep: &[bool]| -> Vec<Vec<usize>> {
             let mut rows: Vec<Vec<usize>> = vec![Vec::new()];

@@ -1,5 +1,10 @@
 //! Markdown to styled, wrapped lines (pulldown-cmark): headings, lists, emphasis, quotes, rules,
-//! tables as plain rows, and fenced code highlighted by [`super::highlight`].
+//! tables in aligned columns ([`super::table`]), links as their text plus the URL, and fenced
+//! code highlighted by [`super::highlight`].
+//!
+//! A single newline is kept as a line break (not joined into a space as CommonMark says): model
+//! answers quote program output and lists of values line by line, and `0\n1\n2` must not turn
+//! into `0 1 2`.
 //!
 //! The output is already wrapped to the width asked for, so the caller caches it per width and a
 //! frame never parses markdown for lines it does not show.
@@ -9,6 +14,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::highlight::highlight;
+use super::table::{self, Table};
 use super::wrap::{width as text_width, wrap_hard, wrap_spans};
 use crate::theme::Theme;
 
@@ -30,8 +36,12 @@ struct Renderer<'t> {
     lists: Vec<Option<u64>>,
     code: Option<(String, String)>,
     need_blank: bool,
+    table: Option<Table>,
     table_row: Vec<String>,
     in_cell: bool,
+    /// Destinations of the links being read (nested images in links), with where their text
+    /// starts in `cur`.
+    links: Vec<(String, usize)>,
 }
 
 impl<'t> Renderer<'t> {
@@ -137,13 +147,18 @@ impl<'t> Renderer<'t> {
             Tag::Emphasis => self.push_style(|s| s.add_modifier(Modifier::ITALIC)),
             Tag::Strong => self.push_style(|s| s.add_modifier(Modifier::BOLD)),
             Tag::Strikethrough => self.push_style(|s| s.add_modifier(Modifier::CROSSED_OUT)),
-            Tag::Link { .. } | Tag::Image { .. } => {
+            Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } => {
                 let l = self.theme.link;
                 self.styles.push(l);
+                self.links.push((dest_url.to_string(), self.cur.len()));
             }
-            Tag::Table(_) => {
+            Tag::Table(align) => {
                 self.flush();
                 self.need_blank = !self.out.is_empty();
+                self.table = Some(Table {
+                    align,
+                    ..Table::default()
+                });
             }
             Tag::TableHead | Tag::TableRow => self.table_row.clear(),
             Tag::TableCell => {
@@ -189,27 +204,68 @@ impl<'t> Renderer<'t> {
                 self.bullet = None;
                 self.indent.pop();
             }
-            TagEnd::Emphasis
-            | TagEnd::Strong
-            | TagEnd::Strikethrough
-            | TagEnd::Link
-            | TagEnd::Image => {
+            TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough => {
                 self.styles.pop();
+            }
+            TagEnd::Link | TagEnd::Image => {
+                self.styles.pop();
+                if let Some((url, start)) = self.links.pop() {
+                    self.link_url(&url, start);
+                }
             }
             TagEnd::TableCell => self.in_cell = false,
             TagEnd::TableHead | TagEnd::TableRow => {
-                let row = self.table_row.join(" │ ");
-                let style = if matches!(tag, TagEnd::TableHead) {
-                    self.theme.title
-                } else {
-                    self.theme.text
-                };
-                self.cur.push(Span::styled(row, style));
-                self.flush();
+                let row = std::mem::take(&mut self.table_row);
+                if let Some(t) = self.table.as_mut() {
+                    if matches!(tag, TagEnd::TableHead) {
+                        t.head = row;
+                    } else {
+                        t.rows.push(row);
+                    }
+                }
             }
-            TagEnd::Table => self.need_blank = true,
+            TagEnd::Table => {
+                if let Some(t) = self.table.take() {
+                    self.blank_if_needed();
+                    let room = self
+                        .width
+                        .saturating_sub(self.indent.iter().map(|s| text_width(&s.content)).sum());
+                    let (head, body, rule) = (self.theme.title, self.theme.text, self.theme.dim);
+                    self.out
+                        .extend(table::render(&t, room, &self.indent, head, body, rule));
+                }
+                self.need_blank = true;
+            }
             _ => {}
         }
+    }
+
+    /// After a link's text: ` (url)`, unless the text already is the URL (autolinks) or the
+    /// link is inside a table cell (the cell keeps its text only), or points inside the page.
+    fn link_url(&mut self, url: &str, start: usize) {
+        if url.is_empty() || url.starts_with('#') {
+            return;
+        }
+        if self.in_cell {
+            if let Some(cell) = self.table_row.last_mut()
+                && !cell.ends_with(url)
+            {
+                cell.push_str(&format!(" ({url})"));
+            }
+            return;
+        }
+        let text: String = self.cur[start.min(self.cur.len())..]
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect();
+        let bare = url.strip_prefix("mailto:").unwrap_or(url);
+        if text == url || text == bare {
+            return;
+        }
+        self.cur.push(Span::styled(" (", self.theme.dim));
+        self.cur
+            .push(Span::styled(url.to_string(), self.theme.link));
+        self.cur.push(Span::styled(")", self.theme.dim));
     }
 
     fn code_block(&mut self, lang: &str, buf: &str) {
@@ -243,8 +299,10 @@ pub fn render(text: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         lists: Vec::new(),
         code: None,
         need_blank: false,
+        table: None,
         table_row: Vec::new(),
         in_cell: false,
+        links: Vec::new(),
     };
     for ev in Parser::new_ext(text, options()) {
         match ev {
@@ -258,7 +316,9 @@ pub fn render(text: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
                     r.cur.push(Span::styled(t.to_string(), theme.inline_code));
                 }
             }
-            Md::SoftBreak => r.text(" "),
+            // Kept as a line break: see the module doc.
+            Md::SoftBreak if r.in_cell => r.text(" "),
+            Md::SoftBreak => r.flush(),
             Md::HardBreak => r.flush(),
             Md::Rule => {
                 r.flush();
@@ -409,5 +469,50 @@ mod tests {
         let lines = render("text\n```py\nx = 1\n", 30, &t);
         assert!(plain(&lines).contains(&"▎ x = 1".to_string()));
         assert_eq!(code_blocks("a\n```\nb\n```\n\n    c\n"), vec!["b\n", "c\n"]);
+    }
+
+    fn snapshot_text(md: &str, width: usize) -> String {
+        let t = Theme::builtin_default();
+        let lines = render(md, width, &t);
+        for l in &lines {
+            assert!(l.width() <= width, "over {width} cells: {l}");
+        }
+        plain(&lines).join("\n")
+    }
+
+    const TABLE: &str = "Results:\n\n| file | size (bytes) | status |\n|:-----|-------------:|:------:|\n| a.txt | 12 | ok |\n| 東京.csv | 1234567 | failed to parse |\n| [docs](https://example.com/d) | 0 | `n/a` |\n";
+
+    #[test]
+    fn table_columns_are_aligned() {
+        insta::assert_snapshot!(snapshot_text(TABLE, 80));
+    }
+
+    #[test]
+    fn table_is_clipped_when_narrow() {
+        insta::assert_snapshot!(snapshot_text(TABLE, 34));
+    }
+
+    #[test]
+    fn links_show_their_url() {
+        let md = "See [the docs](https://docs.rs/ratatui) and <https://example.com>, \
+                  or ![a chart](img/chart.png) and [top](#intro).";
+        let text = snapshot_text(md, 60);
+        assert!(
+            text.contains("the docs (https://docs.rs/ratatui)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("https://example.com ("),
+            "autolinks once: {text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn single_newlines_in_quoted_output_are_kept() {
+        let md = "Observed:\n0\n1\n2\n\n> stdout:\n> line one\n> line two\n\n- item\n  continued";
+        let text = snapshot_text(md, 40);
+        assert!(!text.contains("0 1 2"), "{text}");
+        insta::assert_snapshot!(text);
     }
 }

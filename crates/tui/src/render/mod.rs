@@ -3,6 +3,7 @@
 pub mod highlight;
 pub mod markdown;
 pub mod scroll;
+pub mod table;
 pub mod wrap;
 
 /// Formats a duration in milliseconds the way every pane shows it.

@@ -1,15 +1,64 @@
-//! Word wrapping of styled text to a width.
+//! Word wrapping of styled text to a width, and the one measure of text in terminal cells.
 //!
 //! Everything the panes show is wrapped here once per (item, width) and cached by the caller,
 //! so a frame only copies the visible lines: rendering cost follows the screen, not the session.
+//!
+//! Text is measured and cut by grapheme cluster (unicode-segmentation), as ratatui's buffer and
+//! terminals place it: an emoji ZWJ sequence such as 👩‍💻 is one 2-cell glyph, not the 4 cells
+//! its code points add up to, and a cut never splits it.
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 /// Display width of a string in terminal cells.
 pub fn width(s: &str) -> usize {
-    UnicodeWidthStr::width(s)
+    s.graphemes(true).map(grapheme_width).sum()
+}
+
+/// Cells of one grapheme cluster: a cluster of several code points (ZWJ sequences, skin tones,
+/// flags, combining marks) is one glyph of at most two cells.
+pub fn grapheme_width(g: &str) -> usize {
+    let w = UnicodeWidthStr::width(g);
+    if g.chars().nth(1).is_some() {
+        w.min(2)
+    } else {
+        w
+    }
+}
+
+/// `s` cut to at most `max` cells, ending in `…` when something was cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for g in s.graphemes(true) {
+        let gw = grapheme_width(g);
+        if w + gw + 1 > max {
+            break;
+        }
+        out.push_str(g);
+        w += gw;
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// `s` clipped to `w` cells and padded with spaces to exactly `w` (left-aligned), or
+/// right-aligned with `right`.
+pub fn pad(s: &str, w: usize, right: bool) -> String {
+    let s = clip(s, w);
+    let fill = " ".repeat(w.saturating_sub(width(&s)));
+    if right {
+        format!("{fill}{s}")
+    } else {
+        format!("{s}{fill}")
+    }
 }
 
 /// One run of characters that share a style and are all spaces or all non-spaces.
@@ -23,16 +72,17 @@ fn atoms(spans: &[Span<'_>]) -> Vec<Atom> {
     let mut out: Vec<Atom> = Vec::new();
     for span in spans {
         // Controls are shown (the shared rule); only line structure that reached here goes.
-        for ch in llm_repl_protocol::terminal_safe(&span.content).chars() {
-            let ch = if ch == '\t' { ' ' } else { ch };
-            if ch.is_control() {
+        let safe = llm_repl_protocol::terminal_safe(&span.content);
+        for g in safe.graphemes(true) {
+            let g = if g == "\t" { " " } else { g };
+            if g.chars().any(char::is_control) {
                 continue;
             }
-            let space = ch == ' ';
+            let space = g == " ";
             match out.last_mut() {
-                Some(a) if a.space == space && a.style == span.style => a.text.push(ch),
+                Some(a) if a.space == space && a.style == span.style => a.text.push_str(g),
                 _ => out.push(Atom {
-                    text: ch.to_string(),
+                    text: g.to_string(),
                     style: span.style,
                     space,
                 }),
@@ -180,12 +230,13 @@ pub fn wrap_hard(
     let mut cur_w = 0;
     for span in spans {
         let mut chunk = String::new();
-        for ch in llm_repl_protocol::terminal_safe(&span.content).chars() {
-            let ch = if ch == '\t' { ' ' } else { ch };
-            if ch.is_control() {
+        let safe = llm_repl_protocol::terminal_safe(&span.content);
+        for g in safe.graphemes(true) {
+            let g = if g == "\t" { " " } else { g };
+            if g.chars().any(char::is_control) {
                 continue;
             }
-            let cw = UnicodeWidthChar::width(ch).unwrap_or(0);
+            let cw = grapheme_width(g);
             if cur_w + cw > room {
                 if !chunk.is_empty() {
                     cur.push(Span::styled(std::mem::take(&mut chunk), span.style));
@@ -193,7 +244,7 @@ pub fn wrap_hard(
                 lines.push(Line::from(std::mem::replace(&mut cur, prefix.clone())));
                 cur_w = 0;
             }
-            chunk.push(ch);
+            chunk.push_str(g);
             cur_w += cw;
         }
         if !chunk.is_empty() {
@@ -212,8 +263,8 @@ fn push_hard(b: &mut LineBuilder, text: &str, style: Style) {
     }
     let mut chunk = String::new();
     let mut chunk_w = 0;
-    for ch in text.chars() {
-        let cw = UnicodeWidthChar::width(ch).unwrap_or(0);
+    for g in text.graphemes(true) {
+        let cw = grapheme_width(g);
         if chunk_w + cw > b.room() {
             if !chunk.is_empty() {
                 b.push(&chunk, style);
@@ -224,7 +275,7 @@ fn push_hard(b: &mut LineBuilder, text: &str, style: Style) {
                 b.break_line();
             }
         }
-        chunk.push(ch);
+        chunk.push_str(g);
         chunk_w += cw;
     }
     if !chunk.is_empty() {
@@ -287,5 +338,23 @@ mod tests {
     fn keeps_empty_lines_and_wide_chars() {
         let lines = wrap_text("a\n\n日本語日本語", 6, Style::default(), "");
         assert_eq!(texts(&lines), vec!["a", "", "日本語", "日本語"]);
+    }
+
+    #[test]
+    fn zwj_sequences_are_one_two_cell_glyph() {
+        let coder = "👩‍💻";
+        assert_eq!(width(coder), 2);
+        assert_eq!(width("👨‍👩‍👧 x"), 4);
+        // Ten cells hold five of them, and no cut splits one.
+        let hard = wrap_hard(&[Span::raw(coder.repeat(12))], 10, vec![]);
+        assert_eq!(texts(&hard)[0], coder.repeat(5));
+        assert_eq!(hard.len(), 3);
+        let soft = wrap_spans(&[Span::raw(coder.repeat(12))], 10, vec![], vec![]);
+        assert_eq!(texts(&soft)[0], coder.repeat(5));
+        for l in hard.iter().chain(&soft) {
+            assert!(l.width() <= 10, "{l}");
+        }
+        assert_eq!(clip(&format!("ab{coder}{coder}"), 5), format!("ab{coder}…"));
+        assert_eq!(pad(coder, 4, true), format!("  {coder}"));
     }
 }

@@ -14,6 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use crate::app::{App, Screen};
+use crate::render::wrap::width;
 use crate::theme::Theme;
 
 /// The section titles of the report, drawn as headings.
@@ -47,8 +48,9 @@ impl StatsScreen {
         self.pan = 0;
     }
 
-    fn widest(&self) -> u16 {
-        let w = self.lines.iter().map(|l| l.chars().count()).max();
+    /// The widest line in terminal cells (what panning is measured in).
+    pub(crate) fn widest(&self) -> u16 {
+        let w = self.lines.iter().map(|l| width(l)).max();
         u16::try_from(w.unwrap_or(0)).unwrap_or(u16::MAX)
     }
 

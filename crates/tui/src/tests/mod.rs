@@ -7,6 +7,7 @@ mod fixtures;
 mod help;
 mod history;
 mod keys;
+mod meter;
 mod snapshots;
 mod stats;
 mod status;

@@ -125,3 +125,43 @@ fn other_notices_stay_in_the_chat() {
     });
     assert_eq!(app.screen, Screen::Chat);
 }
+
+/// A report with wide titles, as `render_report` pads them (by display width).
+const WIDE_REPORT: &str = "\
+Usage, last 7 days: 3 calls, $5.09
+
+Most expensive sessions
+ 1.     $5.00  plain                                     (s3, 1 call)
+ 2.   $0.0900  東京の売上グラフを四半期ごとに比較する予  (s1, 1 call)
+ 3.   $0.0010  fix 🐛 bug                                (s2, 1 call)
+";
+
+#[test]
+fn wide_titles_keep_the_columns_aligned_on_screen_and_pan_by_cells() {
+    let mut app = app();
+    app.apply_event(Event::Notice {
+        level: NoticeLevel::Info,
+        text: WIDE_REPORT.into(),
+    });
+    assert_eq!(app.screen, Screen::Stats);
+    // The widest line in cells, not in chars: panning reaches its end.
+    let widest = WIDE_REPORT
+        .lines()
+        .map(crate::render::wrap::width)
+        .max()
+        .unwrap_or(0);
+    assert_eq!(usize::from(app.stats.widest()), widest);
+    let t = render(&app, 100, 24);
+    let buf = t.backend().buffer();
+    // The screen column of the "(" opening the id column, on each session row.
+    let mut columns = Vec::new();
+    for y in 0..buf.area.height {
+        let row: Vec<&str> = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        if row.concat().contains("(s") {
+            let x = row.iter().position(|s| *s == "(").unwrap_or(0);
+            columns.push(x);
+        }
+    }
+    assert_eq!(columns.len(), 3, "{}", t.backend());
+    assert!(columns.windows(2).all(|w| w[0] == w[1]), "{columns:?}");
+}

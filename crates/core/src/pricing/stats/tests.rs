@@ -200,16 +200,121 @@ ollama                   $0.00       ~4,400 tok  1 call
 
 Most expensive sessions
  1.   $0.1025  Plot sales  (s1, 2 calls)
- 2.   $0.0669  Fix bug  (s2, 2 calls, 1 unpriced)
- 3.     $0.00  s3  (s3, 1 call)
+ 2.   $0.0669  Fix bug     (s2, 2 calls, 1 unpriced)
 
 Savings
 openai:gpt-4o -> groq:moonshotai/kimi-k2-instruct: $0.1025 would have been $0.0390 (save $0.0635, 62%)
 groq:llama-3.3-70b-versatile -> groq:meta-llama/llama-4-scout-17b-16e-instruct: $0.0669 would have been $0.0144 (save $0.0525, 78%)
+(not compared, price unknown: mystery:model-x; add them under [[pricing.models]])
 ";
     assert_eq!(text, expected);
     assert_eq!(
         render_report(&[], PriceTable::builtin(), "last 7 days", 10),
         "No model calls in the last 7 days.\n"
     );
+}
+
+fn unknown_rows() -> Vec<UsageRow> {
+    vec![
+        row(
+            "2026-11-20",
+            ("s1", "東京の売上グラフ"),
+            ("fake", "fake-model"),
+            (9_000, 0, 900),
+        ),
+        row(
+            "2026-11-20",
+            ("s2", "fix 🐛 bug"),
+            ("fake", "fake-model"),
+            (50, 0, 5),
+        ),
+        row(
+            "2026-11-21",
+            ("s3", "plain"),
+            ("mystery", "model-x"),
+            (500_000, 0, 1),
+        ),
+    ]
+}
+
+#[test]
+fn unknown_costs_are_never_ranked_as_spend() {
+    let r = unknown_rows();
+    assert!(r.iter().all(|r| r.cost_usd.is_none()));
+    assert!(top_sessions(&r, 5).is_empty());
+    let text = render_report(&r, PriceTable::builtin(), "last 7 days", 10);
+    let ranked = text
+        .split("Most expensive sessions\n")
+        .nth(1)
+        .and_then(|t| t.split("\n\n").next())
+        .unwrap();
+    assert_eq!(
+        ranked,
+        "None ranked: 3 sessions used only models without a known price (unknown cost is not \
+         counted as spend)."
+    );
+    // Free sessions are not spend either.
+    let free = vec![row("d", ("s", "t"), ("ollama", "llama3.2"), (100, 0, 10))];
+    assert!(top_sessions(&free, 5).is_empty());
+}
+
+#[test]
+fn savings_advice_only_from_priced_facts() {
+    let text = render_report(&unknown_rows(), PriceTable::builtin(), "last 7 days", 10);
+    let savings = text.split("Savings\n").nth(1).unwrap();
+    assert!(!savings.contains("already the cheapest"), "{savings}");
+    assert!(savings.starts_with("No advice: none of the models used has a known price."));
+    assert!(
+        savings.contains("price unknown: fake:fake-model, mystery:model-x"),
+        "{savings}"
+    );
+    // A priced cheapest model next to an unknown one: the advice names only the priced one.
+    let mut mixed = unknown_rows();
+    mixed.push(row(
+        "d",
+        ("s4", "t"),
+        ("groq", "llama-3.1-8b-instant"),
+        (1000, 0, 100),
+    ));
+    let text = render_report(&mixed, PriceTable::builtin(), "last 7 days", 10);
+    assert!(
+        text.contains("Each priced model used is already the cheapest"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(3 sessions with unknown cost not ranked)"),
+        "unknown sessions noted: {text}"
+    );
+}
+
+#[test]
+fn columns_align_by_display_width_with_cjk_and_emoji_titles() {
+    let mut r = unknown_rows();
+    // Price them so they are ranked.
+    for row in &mut r {
+        row.cost_usd = Some(0.01 * (row.usage.input as f64 / 1000.0).max(0.1));
+    }
+    let chart = bar_chart(&group(&r, GroupBy::Session), 6);
+    let columns: Vec<usize> = chart
+        .lines()
+        .map(|l| display_width(&l[..l.find(" tok").unwrap()]))
+        .collect();
+    assert!(columns.windows(2).all(|w| w[0] == w[1]), "{chart}");
+    let text = render_report(&r, PriceTable::builtin(), "last 7 days", 10);
+    let sessions: Vec<&str> = text
+        .split("Most expensive sessions\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take(3)
+        .collect();
+    let at: Vec<usize> = sessions
+        .iter()
+        .map(|l| display_width(&l[..l.find("(s").unwrap()]))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] == w[1]), "{sessions:#?}");
+    assert_eq!(display_width("東京"), 4);
+    assert_eq!(display_width("👩‍💻"), 2);
+    assert_eq!(pad_display("東京の売上", 7), "東京の…");
+    assert_eq!(pad_display("東京の売上", 8), "東京の… ");
 }
