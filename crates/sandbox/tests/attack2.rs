@@ -5,70 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use llm_repl_sandbox::{Exit, Job, Report, Sandbox, Settings};
+use llm_repl_sandbox::Sandbox;
 use tokio_util::sync::CancellationToken;
 
-struct Env {
-    dir: tempfile::TempDir,
-    ws: PathBuf,
-    settings: Settings,
-}
+mod common;
 
-fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    std::fs::create_dir(&ws).unwrap();
-    let settings = Settings {
-        read_write: vec![ws.clone()],
-        protected: vec![".git".into(), ".llm-repl".into()],
-        ..Settings::default()
-    };
-    Env { dir, ws, settings }
-}
-
-impl Env {
-    fn job(&self, program: &str, args: &[&str]) -> Job {
-        Job {
-            program: program.into(),
-            args: args.iter().map(Into::into).collect(),
-            cwd: self.ws.clone(),
-            env: Vec::new(),
-            stdin: Vec::new(),
-            timeout: Duration::from_secs(20),
-        }
-    }
-
-    async fn py(&self, code: &str) -> Report {
-        self.run(self.job("/usr/bin/python3", &["-I", "-c", code]))
-            .await
-    }
-
-    async fn sh(&self, script: &str) -> Report {
-        self.run(self.job("/bin/sh", &["-c", script])).await
-    }
-
-    async fn run(&self, job: Job) -> Report {
-        let mut sink = |_, _: &str| {};
-        Sandbox::new(self.settings.clone())
-            .run(&job, &CancellationToken::new(), &mut sink)
-            .await
-            .unwrap()
-    }
-
-    async fn still_works(&self) {
-        let r = self
-            .py("open('after.txt','w').write('ok'); print(open('after.txt').read())")
-            .await;
-        assert_eq!(r.exit, Exit::Code(0), "{}", r.output);
-        assert_eq!(
-            std::fs::read_to_string(self.ws.join("after.txt")).unwrap(),
-            "ok"
-        );
-    }
-}
+use common::*;
 
 /// A long-lived sandbox (the persistent interpreter, or any sandbox still running) flips a
 /// directory on the path of a symlinked `.git` between a real directory and a symlink to a

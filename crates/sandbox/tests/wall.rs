@@ -11,64 +11,11 @@ use std::time::Duration;
 
 use llm_repl_sandbox::CgroupSupport;
 use llm_repl_sandbox::testing::{Beacon, Until};
-use llm_repl_sandbox::{Exit, Job, NOBODY, Report, Sandbox, Settings, cgroup_support};
-use tokio_util::sync::CancellationToken;
+use llm_repl_sandbox::{Exit, Job, NOBODY, Sandbox, cgroup_support};
 
-struct Env {
-    dir: tempfile::TempDir,
-    ws: PathBuf,
-    settings: Settings,
-}
+mod common;
 
-fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    std::fs::create_dir(&ws).unwrap();
-    let settings = Settings {
-        read_write: vec![ws.clone()],
-        protected: vec![".git".into(), ".llm-repl".into()],
-        ..Settings::default()
-    };
-    Env { dir, ws, settings }
-}
-
-impl Env {
-    async fn py(&self, code: &str) -> Report {
-        self.run("/usr/bin/python3", &["-I", "-c", code]).await
-    }
-
-    async fn sh(&self, script: &str) -> Report {
-        self.run("/bin/sh", &["-c", script]).await
-    }
-
-    async fn run(&self, program: &str, args: &[&str]) -> Report {
-        let job = Job {
-            program: program.into(),
-            args: args.iter().map(Into::into).collect(),
-            cwd: self.ws.clone(),
-            env: Vec::new(),
-            stdin: Vec::new(),
-            timeout: Duration::from_secs(20),
-        };
-        let mut sink = |_, _: &str| {};
-        Sandbox::new(self.settings.clone())
-            .run(&job, &CancellationToken::new(), &mut sink)
-            .await
-            .unwrap()
-    }
-
-    /// A working call after an attack: the sandbox still does its job.
-    async fn still_works(&self) {
-        let r = self
-            .py("open('after.txt','w').write('ok'); print(open('after.txt').read())")
-            .await;
-        assert_eq!(r.exit, Exit::Code(0), "{}", r.output);
-        assert_eq!(
-            std::fs::read_to_string(self.ws.join("after.txt")).unwrap(),
-            "ok"
-        );
-    }
-}
+use common::*;
 
 fn connect_code(path: &Path) -> String {
     format!(
@@ -268,11 +215,13 @@ async fn memory_is_limited_for_the_whole_sandbox_not_per_process() {
     }
     let mut e = env();
     e.settings.memory_bytes = 256 * 1024 * 1024;
-    let code = "import os, time\nkids = []\nfor i in range(4):\n    pid = os.fork()\n    if pid == 0:\n        try:\n            b = b'\\x01' * (100 << 20)\n            os.write(1, b'ALLOCATED\\n')\n            time.sleep(2)\n        except MemoryError:\n            os.write(1, b'MEMERR\\n')\n        os._exit(0)\n    kids.append(pid)\nfor p in kids:\n    os.waitpid(p, 0)\nprint('DONE')";
+    let code = "import os, time\nkids = []\nfor i in range(4):\n    pid = os.fork()\n    if pid == 0:\n        try:\n            b = b'\\x01' * (100 << 20)\n            os.write(1, b'ALLOCATED\\n')\n            time.sleep(2)\n            os.write(1, b'SURVIVED\\n')\n        except MemoryError:\n            os.write(1, b'MEMERR\\n')\n        os._exit(0)\n    kids.append(pid)\nfor p in kids:\n    os.waitpid(p, 0)\nprint('DONE')";
     let r = e.py(code).await;
-    let allocated = r.output.matches("ALLOCATED").count();
+    // All four holding 100 MB at once is what the limit forbids (the OOM killer may strike
+    // after a child said it allocated, so count the ones that lived to the end).
+    let survived = r.output.matches("SURVIVED").count();
     assert!(
-        allocated < 4 || !r.output.contains("DONE") || r.exit != Exit::Code(0),
+        survived < 4 || !r.output.contains("DONE") || r.exit != Exit::Code(0),
         "4 x 100 MB passed a 256 MB sandbox: {} {:?}",
         r.output,
         r.exit

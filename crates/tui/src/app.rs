@@ -416,8 +416,9 @@ impl App {
                 history::sync_preview(self);
             }
             Event::SessionPreview { id, messages } => self.history.preview = Some((id, messages)),
-            Event::Exported { id, path } => {
-                let text = format!("exported {id} to {path}");
+            Event::Exported { id: _, path } => {
+                // The file name carries the id; the whole path must fit the status line.
+                let text = format!("exported to {path}");
                 if self.answers_history() {
                     self.history.status = Some((NoticeLevel::Info, text.clone()));
                 }

@@ -166,10 +166,7 @@ fn actions_send_ops() {
         },
     );
     let t = format!("{}", render(&app, 120, 30).backend());
-    assert!(
-        t.contains("exported s-001 to /home/u/llm-repl-s-001.json"),
-        "{t}"
-    );
+    assert!(t.contains("exported to /home/u/llm-repl-s-001.json"), "{t}");
 
     // Rename: F2, edit, Enter.
     press(&mut app, key(KeyCode::F(2)));

@@ -609,7 +609,7 @@ fn every_event_variant_is_applied() {
     assert!(!app.agent_alive);
     assert_eq!(app.history.sessions.len(), 1);
     let text = format!("{}", render(&app, 100, 30).backend());
-    assert!(text.contains("exported a to /tmp/x.md"), "{text}");
+    assert!(text.contains("exported to /tmp/x.md"), "{text}");
     assert!(text.contains("✗ error: boom"));
     assert!(text.contains("agent stopped"));
     // Unknown cost is "?" in the meter, never $0.

@@ -139,8 +139,10 @@ Most expensive sessions
 #[test]
 fn wide_titles_keep_the_columns_aligned_on_screen_and_pan_by_cells() {
     let mut app = app();
-    app.apply_event(Event::Notice {
-        level: NoticeLevel::Info,
+    app.apply_event(Event::UsageReport {
+        days: 7,
+        period: "last 7 days".into(),
+        summary: WIDE_REPORT.lines().next().unwrap_or_default().into(),
         text: WIDE_REPORT.into(),
     });
     assert_eq!(app.screen, Screen::Stats);
