@@ -84,8 +84,7 @@ pub fn agent_deps(
             .map(|s| s.id),
         _ => None,
     };
-    let mut prices = PriceTable::builtin().clone();
-    prices.merge(&config.pricing).map_err(anyhow::Error::msg)?;
+    let prices = price_table(config)?;
     Ok(AgentDeps {
         config: config.clone(),
         provider,
