@@ -164,6 +164,32 @@ pub fn estimate_usage(
     }
 }
 
+/// A rough token count (about four bytes a token) used when a provider reports no usage.
+pub(crate) fn rough_text_tokens(text: &str) -> u64 {
+    (text.len() as u64).div_ceil(4)
+}
+
+/// The rough count of a whole request, for the same case.
+pub(crate) fn rough_request_tokens(request: &crate::provider::ChatRequest) -> u64 {
+    let messages: u64 = request
+        .messages
+        .iter()
+        .map(|m| {
+            4 + rough_text_tokens(&m.content)
+                + m.tool_calls
+                    .iter()
+                    .map(|c| rough_text_tokens(&c.arguments) + rough_text_tokens(&c.name))
+                    .sum::<u64>()
+        })
+        .sum();
+    let tools: u64 = request
+        .tools
+        .iter()
+        .map(|t| rough_text_tokens(&t.parameters.to_string()) + rough_text_tokens(&t.description))
+        .sum();
+    messages + tools
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

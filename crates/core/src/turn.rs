@@ -440,11 +440,11 @@ impl Turn {
             if self.input.provider.is_mock() {
                 // The mock is free; a cheap count keeps the offline demo instant.
                 Usage {
-                    input: estimate_request_tokens(request),
-                    output: estimate_text_tokens(acc.text())
+                    input: estimate::rough_request_tokens(request),
+                    output: estimate::rough_text_tokens(acc.text())
                         + calls
                             .iter()
-                            .map(|c| estimate_text_tokens(&c.arguments) + 4)
+                            .map(|c| estimate::rough_text_tokens(&c.arguments) + 4)
                             .sum::<u64>(),
                     estimated: true,
                     ..Usage::default()
@@ -610,31 +610,4 @@ enum Outcome {
     Done,
     Interrupted,
     Failed(ProviderError),
-}
-
-/// A rough token count (about four bytes a token) used when a provider reports no usage.
-pub(crate) fn estimate_text_tokens(text: &str) -> u64 {
-    (text.len() as u64).div_ceil(4)
-}
-
-fn estimate_request_tokens(request: &ChatRequest) -> u64 {
-    let messages: u64 = request
-        .messages
-        .iter()
-        .map(|m| {
-            4 + estimate_text_tokens(&m.content)
-                + m.tool_calls
-                    .iter()
-                    .map(|c| estimate_text_tokens(&c.arguments) + estimate_text_tokens(&c.name))
-                    .sum::<u64>()
-        })
-        .sum();
-    let tools: u64 = request
-        .tools
-        .iter()
-        .map(|t| {
-            estimate_text_tokens(&t.parameters.to_string()) + estimate_text_tokens(&t.description)
-        })
-        .sum();
-    messages + tools
 }

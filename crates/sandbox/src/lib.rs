@@ -12,6 +12,7 @@ mod guard;
 mod mounts;
 mod output;
 mod probe;
+mod protect;
 mod run;
 mod seccomp;
 #[doc(hidden)]
@@ -22,11 +23,11 @@ use std::path::PathBuf;
 pub use cgroup::{CgroupSupport, support as cgroup_support};
 pub use confine::NOBODY;
 pub use guard::Guard;
-/// The real paths a protected name covers in a directory (a symlink's target, a `.git`
-/// file's git dir), shared with the file tools so both protect the same things.
-pub use mounts::protected_paths;
 pub use output::{Budget, Utf8Carry};
 pub use probe::{FULL_LANDLOCK_ABI, SandboxSupport, probe};
+/// The real paths a protected name covers in a directory (a symlink's target, a `.git`
+/// file's git dir), shared with the file tools so both protect the same things.
+pub use protect::protected_paths;
 pub use run::{Exit, Job, Report, Spawned, Stream};
 
 /// The fixed `PATH` every sandboxed process gets.

@@ -8,6 +8,7 @@ mod help;
 mod history;
 mod keys;
 mod meter;
+mod slash;
 mod snapshots;
 mod stats;
 mod status;
