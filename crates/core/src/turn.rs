@@ -28,6 +28,9 @@ use crate::selection::Selection;
 use crate::tool::ToolRegistry;
 use crate::tools_run::{self, CallContext};
 
+mod repeat;
+use repeat::{REPEAT_STOP, Repeat};
+
 /// Everything a turn needs; it owns the history while it runs.
 pub(crate) struct TurnInput {
     pub turn: TurnId,
@@ -545,64 +548,6 @@ impl Turn {
             result,
         });
         seen
-    }
-}
-
-/// The same call twice is allowed (a retry after a fix elsewhere can be legitimate); the third
-/// identical call is refused with an explanation; the fourth ends the turn.
-const REPEAT_WARN: u32 = 3;
-const REPEAT_STOP: u32 = 4;
-
-enum Repeat {
-    Fresh,
-    Warn,
-    Stop,
-}
-
-impl Turn {
-    fn repeat_check(&mut self, call: &ToolCall) -> Repeat {
-        // Normalise the arguments (key order, spacing) so trivial differences still count.
-        let args = serde_json::from_str::<serde_json::Value>(&call.arguments)
-            .map_or_else(|_| call.arguments.clone(), |v| v.to_string());
-        let n = self
-            .seen_calls
-            .entry((call.name.clone(), args))
-            .or_insert(0);
-        *n += 1;
-        match *n {
-            n if n >= REPEAT_STOP => Repeat::Stop,
-            n if n >= REPEAT_WARN => Repeat::Warn,
-            _ => Repeat::Fresh,
-        }
-    }
-
-    /// Answers a repeated call without running it (stored and shown like any other result).
-    fn refuse_repeat(&self, call: &ToolCall) -> ToolResult {
-        let result = ToolResult {
-            call_id: call.id.clone(),
-            content: format!(
-                "error: you already called {} with exactly these arguments {} times in this \
-                 turn, and the result will not change. Use the earlier result, change the \
-                 arguments, or answer the user.",
-                call.name,
-                REPEAT_WARN - 1
-            ),
-            is_error: true,
-        };
-        self.emit(Event::ToolCallStarted {
-            turn: self.input.turn,
-            call: call.clone(),
-        });
-        self.input
-            .recorder
-            .message(&self.input.session_id, &Message::tool(&result));
-        self.emit(Event::ToolCallFinished {
-            call_id: call.id.clone(),
-            status: ToolStatus::Error,
-            duration_ms: 0,
-            result: result.clone(),
-        });
-        result
     }
 }
 

@@ -85,22 +85,11 @@ async fn a_protected_path_swapped_during_setup_never_mounts_a_host_dir() {
 /// write by the host's root, e.g. `cp` onto it, keeps it.)
 #[tokio::test]
 async fn mknod_makes_no_setuid_file() {
-    use std::os::unix::fs::PermissionsExt;
     let e = env();
     let r = e
         .py("import os, stat\nfor name, mode in [('m1', 0o4755), ('m2', 0o2755), ('m3', 0o6755)]:\n    try:\n        os.mknod(name, stat.S_IFREG | mode)\n        print('made', name)\n    except OSError as x:\n        print('refused', name, x.errno)\nd = os.open('.', os.O_RDONLY)\ntry:\n    os.mknod('m4', stat.S_IFREG | 0o4755, dir_fd=d)\nexcept OSError as x:\n    print('refused m4', x.errno)")
         .await;
-    for f in ["m1", "m2", "m3", "m4"] {
-        if let Ok(m) = std::fs::metadata(e.ws.join(f)) {
-            let mode = m.permissions().mode();
-            assert_eq!(
-                mode & 0o6000,
-                0,
-                "{f} is set-id on the host: {mode:o}\n{}",
-                r.output
-            );
-        }
-    }
+    e.assert_no_setid(&["m1", "m2", "m3", "m4"], &r.output);
     // Plain files and FIFOs by mknod still work.
     let r = e
         .py("import os, stat\nos.mknod('plain', stat.S_IFREG | 0o644)\nos.mkfifo('fifo')\nprint('ok')")

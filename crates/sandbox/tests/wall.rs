@@ -181,23 +181,12 @@ async fn the_protected_list_can_be_opened_by_config() {
 
 #[tokio::test]
 async fn no_setuid_or_setgid_file_can_be_made_in_the_workspace() {
-    use std::os::unix::fs::PermissionsExt;
     let e = env();
     let r = e
         .sh("cp /bin/true t1 && chmod u+s t1; cp /bin/true t2 && chmod g+s t2; python3 -c \"import os; os.close(os.open('t3', os.O_CREAT|os.O_WRONLY, 0o4755))\"; install -m 4755 /bin/true t4; echo done")
         .await;
     assert!(r.output.contains("done"), "{}", r.output);
-    for f in ["t1", "t2", "t3", "t4"] {
-        if let Ok(m) = std::fs::metadata(e.ws.join(f)) {
-            let mode = m.permissions().mode();
-            assert_eq!(
-                mode & 0o6000,
-                0,
-                "{f} is set-id on the host: {mode:o}\n{}",
-                r.output
-            );
-        }
-    }
+    e.assert_no_setid(&["t1", "t2", "t3", "t4"], &r.output);
     e.still_works().await;
 }
 

@@ -66,4 +66,20 @@ impl Env {
             "ok"
         );
     }
+
+    /// None of `files` in the workspace (those that exist) is set-user-id or set-group-id on
+    /// the host.
+    pub fn assert_no_setid(&self, files: &[&str], output: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        for f in files {
+            if let Ok(m) = std::fs::metadata(self.ws.join(f)) {
+                let mode = m.permissions().mode();
+                assert_eq!(
+                    mode & 0o6000,
+                    0,
+                    "{f} is set-id on the host: {mode:o}\n{output}"
+                );
+            }
+        }
+    }
 }
