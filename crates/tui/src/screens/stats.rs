@@ -160,7 +160,16 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         .title(Line::styled(position, t.dim).right_aligned())
         .title_bottom(
             Line::styled(
-                " Esc closes · ↑↓ PgUp PgDn Home End scroll · ←→ pan ",
+                app.keymap.footer(
+                    Context::Stats,
+                    &[
+                        (&[Action::Close], "closes"),
+                        (&[Action::LineUp, Action::LineDown], "scroll"),
+                        (&[Action::PageUp, Action::PageDown], "page"),
+                        (&[Action::Top, Action::Bottom], "top/bottom"),
+                        (&[Action::Left, Action::Right], "pan"),
+                    ],
+                ),
                 t.dim,
             )
             .right_aligned(),
