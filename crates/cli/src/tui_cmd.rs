@@ -59,6 +59,7 @@ pub fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
                 providers: provider_names(&settings),
                 models: Vec::new(),
             },
+            hyperlinks: ui.hyperlinks && terminal_shows_osc8(std::env::var("TERM").ok()),
         };
         let exit = llm_repl_tui::run(options, handle.ops, handle.events)
             .await
@@ -121,4 +122,23 @@ fn provider_names(settings: &Settings) -> Vec<String> {
         }
     }
     names
+}
+
+/// Whether a terminal can be sent OSC 8 hyperlinks: most terminals either support them or drop
+/// unknown OSC sequences silently; the Linux console and `dumb` terminals would print them.
+fn terminal_shows_osc8(term: Option<String>) -> bool {
+    !matches!(term.as_deref(), None | Some("" | "dumb" | "linux"))
+}
+
+#[cfg(test)]
+mod osc8_tests {
+    #[test]
+    fn hyperlinks_are_off_where_the_terminal_would_print_them() {
+        use super::terminal_shows_osc8 as ok;
+        assert!(ok(Some("xterm-256color".into())));
+        assert!(ok(Some("tmux-256color".into())));
+        assert!(!ok(Some("linux".into())));
+        assert!(!ok(Some("dumb".into())));
+        assert!(!ok(None));
+    }
 }

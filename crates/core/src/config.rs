@@ -176,6 +176,9 @@ pub struct UiConfig {
     pub show_trace: bool,
     /// Key overrides: action name -> key (e.g. `toggle_trace = "ctrl-t"`).
     pub keys: BTreeMap<String, String>,
+    /// URLs in the conversation as clickable OSC 8 hyperlinks (never on TERM=dumb or the
+    /// Linux console, which would show the sequence).
+    pub hyperlinks: bool,
 }
 
 impl Default for UiConfig {
@@ -185,6 +188,7 @@ impl Default for UiConfig {
             mouse: true,
             show_trace: true,
             keys: BTreeMap::new(),
+            hyperlinks: true,
         }
     }
 }

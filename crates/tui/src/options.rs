@@ -19,6 +19,9 @@ pub struct TuiOptions {
     pub no_color: bool,
     /// What the slash-command popup offers beside the built-in commands.
     pub slash: SlashInfo,
+    /// Make URLs in the conversation clickable with OSC 8 (config `[ui] hyperlinks`, off where
+    /// the terminal is known not to understand it). Off by default here so snapshots show text.
+    pub hyperlinks: bool,
 }
 
 /// Completion data for slash commands.
@@ -40,6 +43,7 @@ impl Default for TuiOptions {
             first_run_hint: None,
             no_color: false,
             slash: SlashInfo::default(),
+            hyperlinks: false,
         }
     }
 }

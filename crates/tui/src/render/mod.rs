@@ -1,6 +1,7 @@
 //! Text preparation shared by the panes: markdown, wrapping, highlighting, and the scroll model.
 
 pub mod highlight;
+pub mod hyperlink;
 pub mod markdown;
 pub mod scroll;
 pub mod table;

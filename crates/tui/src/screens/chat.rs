@@ -11,6 +11,7 @@ use crate::app::{App, Focus};
 use crate::keys::{Action, Context};
 use crate::overlays::{self, Overlay};
 use crate::panes::meter::MeterView;
+use crate::render::hyperlink;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 20;
@@ -160,6 +161,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             .block(conv_block);
         f.render_widget(p, l.conversation);
     } else {
+        let inner = conv_block.inner(l.conversation);
         app.conv.draw(
             f,
             l.conversation,
@@ -169,6 +171,11 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             app.spin,
             Some(app.now),
         );
+        if app.options.hyperlinks {
+            // The text ends one column before the border (the scroll column).
+            let right = inner.right().saturating_sub(1);
+            hyperlink::link_urls(f.buffer_mut(), inner, right);
+        }
     }
     if let Some(tr) = l.trace {
         let running = app.trace.entries.iter().filter(|e| e.running()).count();

@@ -7,6 +7,7 @@ mod fixtures;
 mod help;
 mod history;
 mod keys;
+mod links;
 mod meter;
 mod slash;
 mod snapshots;
