@@ -66,7 +66,9 @@ fn model_switch_mid_turn_keeps_the_screen_and_esc_still_interrupts() {
     // The agent and the status bar agree, and the next call uses the new model.
     tmux.type_text("/model");
     tmux.keys(&["Enter"]);
-    tmux.wait_text("current model: other-model", WAIT);
+    tmux.wait_text("Model · fake · current other-model", WAIT);
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the picker to close", WAIT, |s| !s.contains("filter:"));
     tmux.type_text("PROMPT-TWO");
     tmux.keys(&["Enter"]);
     tmux.wait_text("after-interrupt", WAIT);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use llm_repl_core::provider::ChatStream;
-use llm_repl_core::{ChatRequest, Provider, ProviderError};
+use llm_repl_core::{ChatRequest, ListedModel, Provider, ProviderError};
 use llm_repl_providers::cache::{CacheKey, RecordedResponse, ResponseCache};
 use llm_repl_store::Store;
 
@@ -71,6 +71,10 @@ impl Provider for WithTemperature {
 
     fn context_window(&self, model: &str) -> BoxFuture<'_, Option<u64>> {
         self.inner.context_window(model)
+    }
+
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<ListedModel>, ProviderError>> {
+        self.inner.list_models()
     }
 
     fn served_by(&self) -> Option<(String, String)> {

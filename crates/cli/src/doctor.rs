@@ -11,7 +11,6 @@
 //! every line is scrubbed of the key values doctor read before it is shown.
 
 mod local;
-mod models;
 mod providers;
 mod render;
 

@@ -85,7 +85,9 @@ pub struct Agent {
     /// The provider and model of the next model call, shared with the running turn.
     selection: Selection,
     /// The request being answered: what `emit` sends meanwhile is wrapped in `Event::Reply`.
-    answering: Option<RequestId>,
+    pub(crate) answering: Option<RequestId>,
+    /// Providers' model lists, kept for the session (models.rs).
+    pub(crate) model_lists: crate::models::ListCache,
 }
 
 struct Running {
@@ -128,6 +130,7 @@ impl Agent {
             recorder,
             selection,
             answering: None,
+            model_lists: Default::default(),
         };
         let task = tokio::spawn(agent.run(ops_rx, side));
         AgentHandle {
@@ -251,6 +254,7 @@ impl Agent {
             // next model call (see selection.rs).
             Op::SetModel { model } => self.set_model(&model),
             Op::SetProvider { provider } => self.set_provider(&provider),
+            Op::ListModels => self.list_models(),
             Op::SetBudget { scope, limit_usd } => self.set_budget(scope, limit_usd),
             Op::ListSessions { offset, limit } => self.list_sessions(offset, limit),
             Op::PreviewSession { id } => self.preview_session(&id),

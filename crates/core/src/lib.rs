@@ -12,6 +12,7 @@ pub mod config;
 pub mod estimate;
 pub mod framing;
 pub mod ids;
+mod models;
 pub mod observation;
 pub mod persist;
 pub mod pricing;
@@ -27,6 +28,6 @@ pub use accumulate::Accumulator;
 pub use agent::{Agent, AgentDeps, AgentHandle, ProviderFactory};
 pub use config::Config;
 pub use provider::{
-    ChatRequest, ChatStream, Provider, ProviderError, ProviderErrorKind, StreamItem,
+    ChatRequest, ChatStream, ListedModel, Provider, ProviderError, ProviderErrorKind, StreamItem,
 };
 pub use tool::{Assessment, OutputSink, Tool, ToolContext, ToolOutcome, ToolRegistry, ToolSpec};

@@ -84,6 +84,15 @@ impl ProviderError {
     }
 }
 
+/// One model as a provider's server lists it (`GET /models`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedModel {
+    pub id: String,
+    /// The context window in tokens, where the server reports one (OpenRouter's
+    /// `context_length`, vLLM's `max_model_len`, llama.cpp's `meta.n_ctx`, ...).
+    pub context_window: Option<u64>,
+}
+
 /// A stream of answer pieces.
 pub type ChatStream = BoxStream<'static, Result<StreamItem, ProviderError>>;
 
@@ -112,6 +121,14 @@ pub trait Provider: Send + Sync {
     /// implementations cache the answer.
     fn context_window(&self, _model: &str) -> BoxFuture<'_, Option<u64>> {
         Box::pin(async { None })
+    }
+
+    /// The models this provider's server lists, with their windows where it reports them (the
+    /// model picker shows them). Empty where the provider lists none (a route, a provider
+    /// without a model list); an error when the list was asked for and could not be had.
+    /// Not cached here: callers that ask repeatedly keep the answer.
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<ListedModel>, ProviderError>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     /// Starts one streaming call. Errors before the first item (connect, HTTP status) come from

@@ -127,6 +127,28 @@ pub struct SearchHit {
     pub score: f32,
 }
 
+/// Where an entry of the model picker comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    /// The provider's server lists it (`GET /models`).
+    Listed,
+    /// The price table knows it for this provider (the server may not list it).
+    Priced,
+    /// A route of the config (`[routes.NAME]`): picking it switches the provider to the route.
+    Route,
+}
+
+/// One entry of the model picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelChoice {
+    pub name: String,
+    pub source: ModelSource,
+    /// Tokens, where the server or the price table knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u64>,
+}
+
 impl Event {
     /// The event itself and the request it answers, if it is a reply.
     pub fn untag(self) -> (Option<RequestId>, Event) {
@@ -255,6 +277,15 @@ pub enum Event {
         period: String,
         summary: String,
         text: String,
+    },
+    /// The model picker's entries, answering `Op::ListModels`: the server's list first, then
+    /// priced models it did not list, then routes. `error` says (in one line) why the server's
+    /// list is missing; the other entries are still there and any name can still be typed.
+    ModelList {
+        provider: String,
+        models: Vec<ModelChoice>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// A provider's circuit breaker opened (`healthy: false`: calls skip it for a while) or
     /// closed again. Frontends show unhealthy providers in the meter.

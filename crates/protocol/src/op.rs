@@ -138,6 +138,10 @@ pub enum Op {
     SetProvider {
         provider: String,
     },
+    /// What the model picker offers: the current provider's models (its `/models`), the
+    /// config's routes and the price table's models of that provider. `Event::ModelList`
+    /// answers (tagged with the request's id).
+    ListModels,
     /// Raise or set a budget limit in dollars; 0 removes it.
     SetBudget {
         scope: BudgetScope,

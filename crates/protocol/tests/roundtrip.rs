@@ -23,7 +23,7 @@ fn call() -> ToolCall {
 }
 
 /// Variants of `Op`: the arms of [`op_name`].
-const OP_VARIANTS: usize = 20;
+const OP_VARIANTS: usize = 21;
 
 /// The documented wire name of each Op. No wildcard: see the module comment.
 fn op_name(op: &Op) -> &'static str {
@@ -41,6 +41,7 @@ fn op_name(op: &Op) -> &'static str {
         Op::Export { .. } => "export",
         Op::SetModel { .. } => "set_model",
         Op::SetProvider { .. } => "set_provider",
+        Op::ListModels => "list_models",
         Op::SetBudget { .. } => "set_budget",
         Op::SetApprovals { .. } => "set_approvals",
         Op::ShowBudget => "show_budget",
@@ -52,7 +53,7 @@ fn op_name(op: &Op) -> &'static str {
 }
 
 /// Variants of `Event`: the arms of [`event_name`].
-const EVENT_VARIANTS: usize = 24;
+const EVENT_VARIANTS: usize = 25;
 
 /// The documented wire name of each Event. No wildcard: see the module comment.
 fn event_name(event: &Event) -> &'static str {
@@ -75,6 +76,7 @@ fn event_name(event: &Event) -> &'static str {
         Event::SessionPreview { .. } => "session_preview",
         Event::Exported { .. } => "exported",
         Event::UsageReport { .. } => "usage_report",
+        Event::ModelList { .. } => "model_list",
         Event::ProviderHealth { .. } => "provider_health",
         Event::Status { .. } => "status",
         Event::Notice { .. } => "notice",
@@ -141,6 +143,8 @@ fn ops_round_trip() {
         Op::SetProvider {
             provider: "groq".into(),
         },
+        Op::ListModels.tagged(3),
+        Op::ListModels,
         Op::SetBudget {
             scope: BudgetScope::Day,
             limit_usd: 2.5,
@@ -349,6 +353,35 @@ fn events_round_trip() {
         Event::Exported {
             id: "s".into(),
             path: "/tmp/s.md".into(),
+        },
+        Event::ModelList {
+            provider: "openai".into(),
+            models: vec![
+                ModelChoice {
+                    name: "gpt-4o".into(),
+                    source: ModelSource::Listed,
+                    context_window: Some(128_000),
+                },
+                ModelChoice {
+                    name: "gpt-4o-mini".into(),
+                    source: ModelSource::Priced,
+                    context_window: None,
+                },
+                ModelChoice {
+                    name: "auto".into(),
+                    source: ModelSource::Route,
+                    context_window: None,
+                },
+            ],
+            error: None,
+        },
+        Event::Reply {
+            request: 3,
+            body: Box::new(Event::ModelList {
+                provider: "groq".into(),
+                models: Vec::new(),
+                error: Some("cannot connect to http://127.0.0.1:9/v1 (refused)".into()),
+            }),
         },
         Event::Status {
             key: "provider-retry".into(),

@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use llm_repl_core::provider::ChatStream;
-use llm_repl_core::{ChatRequest, Provider, ProviderError, StreamItem, ToolSpec};
+use llm_repl_core::{ChatRequest, ListedModel, Provider, ProviderError, StreamItem, ToolSpec};
 use llm_repl_protocol::{Message, Usage};
 use serde::{Deserialize, Serialize};
 
@@ -269,6 +269,10 @@ impl Provider for Cached {
 
     fn context_window(&self, model: &str) -> BoxFuture<'_, Option<u64>> {
         self.inner.context_window(model)
+    }
+
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<ListedModel>, ProviderError>> {
+        self.inner.list_models()
     }
 
     fn served_by(&self) -> Option<(String, String)> {

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod mock;
+pub mod models;
 pub mod openai;
 pub mod presets;
 pub mod resilient;

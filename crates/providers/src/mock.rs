@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use llm_repl_core::{ChatRequest, ChatStream, Provider, ProviderError, StreamItem};
+use llm_repl_core::{ChatRequest, ChatStream, ListedModel, Provider, ProviderError, StreamItem};
 use llm_repl_protocol::{Role, Usage};
 use serde::Deserialize;
 
@@ -98,6 +98,16 @@ impl Provider for MockProvider {
 
     fn is_mock(&self) -> bool {
         true
+    }
+
+    /// The mock answers as one model, `mock`.
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<ListedModel>, ProviderError>> {
+        Box::pin(async {
+            Ok(vec![ListedModel {
+                id: "mock".into(),
+                context_window: None,
+            }])
+        })
     }
 
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {

@@ -16,7 +16,7 @@ use async_openai::middleware::HttpRequestFactory;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use llm_repl_core::{
-    ChatRequest, ChatStream, Provider, ProviderError, ProviderErrorKind, StreamItem,
+    ChatRequest, ChatStream, ListedModel, Provider, ProviderError, ProviderErrorKind, StreamItem,
 };
 
 use crate::wire;
@@ -193,41 +193,29 @@ fn map_error(s: &OpenAiSettings, err: OpenAIError, retry_after: Option<Duration>
 }
 
 impl OpenAiProvider {
-    /// `GET {base_url}/models` (within a few seconds): each listed model's window, where the
-    /// server reports one. Any failure is an empty map: the window then stays unknown.
+    /// `GET {base_url}/models` on this provider's client (see [`crate::models`]).
+    async fn fetch_models(&self, timeout: Duration) -> Result<Vec<ListedModel>, ProviderError> {
+        let http = self.http()?;
+        let outcome = crate::models::list_with(
+            &http,
+            &self.settings.base_url,
+            self.settings.api_key.as_deref(),
+            &self.settings.headers,
+            timeout,
+        )
+        .await;
+        crate::models::into_result(outcome, &self.settings.base_url)
+    }
+
+    /// Each listed model's window, where the server reports one; any failure is an empty map
+    /// (the window then stays unknown). Asked within a few seconds: a turn waits for it.
     async fn list_windows(&self) -> std::collections::HashMap<String, u64> {
-        let mut out = std::collections::HashMap::new();
-        let Ok(http) = self.http() else {
-            return out;
-        };
-        let mut req = http
-            .get(format!("{}/models", self.settings.base_url))
-            .timeout(Duration::from_secs(5));
-        if let Some(key) = &self.settings.api_key {
-            req = req.bearer_auth(key);
-        }
-        for (name, value) in &self.settings.headers {
-            req = req.header(name.as_str(), value.as_str());
-        }
-        let body: serde_json::Value = match req.send().await {
-            Ok(resp) if resp.status().is_success() => match resp.bytes().await {
-                Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
-                Err(_) => return out,
-            },
-            _ => return out,
-        };
-        for m in body["data"].as_array().into_iter().flatten() {
-            let Some(id) = m["id"].as_str() else { continue };
-            let window = ["context_length", "context_window", "max_model_len"]
-                .iter()
-                .find_map(|k| m[*k].as_u64())
-                .or_else(|| m["top_provider"]["context_length"].as_u64())
-                .or_else(|| m["meta"]["n_ctx"].as_u64());
-            if let Some(w) = window.filter(|w| *w > 0) {
-                out.insert(id.to_string(), w);
-            }
-        }
-        out
+        self.fetch_models(Duration::from_secs(5))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| Some((m.id, m.context_window?)))
+            .collect()
     }
 }
 
@@ -241,6 +229,10 @@ impl Provider for OpenAiProvider {
                 .get(&model)
                 .copied()
         })
+    }
+
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<ListedModel>, ProviderError>> {
+        Box::pin(self.fetch_models(Duration::from_secs(10)))
     }
 
     fn name(&self) -> &str {

@@ -84,8 +84,9 @@ pub struct App {
     next_request: RequestId,
     /// Which screen each recent request was sent from, to attribute its answers.
     origins: VecDeque<(RequestId, Screen)>,
-    /// While an answer is applied: the screen its request came from.
+    /// While an answer is applied: the screen its request came from, and its id.
     answer_origin: Option<Screen>,
+    answer_request: Option<RequestId>,
     /// Selected row of the slash-command popup.
     pub palette_sel: usize,
     pub history: HistoryScreen,
@@ -128,6 +129,7 @@ impl App {
             next_request: 0,
             origins: VecDeque::new(),
             answer_origin: None,
+            answer_request: None,
             palette_sel: 0,
             history: HistoryScreen::default(),
             stats: StatsScreen::default(),
@@ -178,7 +180,6 @@ impl App {
     }
 
     /// The id of the last request sent.
-    #[cfg(test)]
     pub(crate) fn last_request(&self) -> RequestId {
         self.next_request
     }
@@ -232,8 +233,10 @@ impl App {
                 .find(|(i, _)| *i == id)
                 .map(|(_, screen)| *screen)
         });
+        self.answer_request = request;
         self.apply(ev);
         self.answer_origin = None;
+        self.answer_request = None;
     }
 
     /// Applies one (untagged) Event. Every variant is handled here.
@@ -442,6 +445,9 @@ impl App {
                 self.notice(level, format!("{provider}: {detail}"));
             }
             Event::Status { key, level, text } => self.conv.set_status(&key, level, &text),
+            Event::ModelList { models, error, .. } => {
+                crate::overlays::model_picker::answer(self, self.answer_request, models, error);
+            }
             Event::UsageReport { summary, text, .. } => {
                 // The whole report on its own screen; its summary line stays in the chat.
                 stats::show(self, &text);

@@ -49,7 +49,7 @@ const fn c(cmd: Slash, name: &'static str, args: &'static str, help: &'static st
 pub const COMMANDS: &[SlashCommand] = &[
     c(Slash::Help, "help", "", "keys and commands"),
     c(Slash::New, "new", "", "start a new session"),
-    c(Slash::Model, "model", "[NAME]", "switch the model from the next call; no name: show it"),
+    c(Slash::Model, "model", "[NAME]", "switch the model from the next call; no name: pick from a list"),
     c(Slash::Provider, "provider", "[NAME]", "switch provider from the next call; no name: show it"),
     c(Slash::Trace, "trace", "", "show/hide the tool trace pane"),
     c(Slash::Copy, "copy", "", "copy the last answer to the clipboard"),
@@ -172,6 +172,7 @@ pub fn run(app: &mut App, line: &str) {
                     Op::SetProvider { provider: v }
                 });
             }
+            [] if cmd.cmd == Slash::Model => crate::overlays::model_picker::open(app),
             [] => {
                 let (current, pool) = match (&app.session, cmd.cmd) {
                     (Some(s), Slash::Model) => (s.model.clone(), &app.options.slash.models),

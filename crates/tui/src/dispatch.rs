@@ -63,6 +63,10 @@ impl App {
             history::paste(self, &text);
             return;
         }
+        if let Some(Overlay::Models(st)) = &mut self.overlay {
+            overlays::model_picker::paste(st, &text);
+            return;
+        }
         if self.screen == Screen::Stats || self.overlay.is_some() || !self.approvals.is_empty() {
             return;
         }

@@ -76,6 +76,8 @@ struct State {
     queue: VecDeque<Scripted>,
     requests: Vec<Recorded>,
     models: Vec<String>,
+    /// An HTTP status `GET /v1/models` answers with instead of the list.
+    models_error: Option<u16>,
     responder: Option<Responder>,
     chat_served: u64,
 }
@@ -130,6 +132,12 @@ impl FakeHandle {
     /// of N tokens (`context_length`, as OpenRouter reports it).
     pub fn set_models(&self, models: &[&str]) {
         self.shared.lock().models = models.iter().map(|m| m.to_string()).collect();
+    }
+
+    /// Makes `GET /v1/models` answer with HTTP `status` (an error body) instead of the list;
+    /// `None` lists again.
+    pub fn set_models_error(&self, status: Option<u16>) {
+        self.shared.lock().models_error = status;
     }
 
     /// Answers with `responder` whenever the queue is empty.
@@ -247,6 +255,12 @@ fn error_action(error: &HttpError) -> Action {
 
 fn route(state: &mut State, req: &Recorded) -> Action {
     if req.method == "GET" && req.path.ends_with("/models") {
+        if let Some(status) = state.models_error {
+            return error_action(&HttpError::new(
+                status,
+                format!("fake server: /models answers {status}"),
+            ));
+        }
         let data: Vec<Value> = state
             .models
             .iter()

@@ -1,6 +1,8 @@
 //! Provider checks: for the active provider, every `[providers.*]` entry and every preset whose
 //! key is set in the environment (`OPENAI_API_KEY`, `GROQ_API_KEY`, ...), the key is present,
 //! the server is reachable, the model is listed, and a one-token heartbeat answers (timed).
+//! The HTTP is the providers crate's (`models::probe`, `resilient::heartbeat`); this file
+//! decides what each answer means for the user and renders it as checks.
 //!
 //! Entries run concurrently, each network step bounded by the timeout and each entry as a whole
 //! by twice that plus a second, so a dead server costs at most that. Problems of entries that
@@ -11,10 +13,10 @@ use std::time::Duration;
 use llm_repl_core::config::Config;
 use llm_repl_core::provider::ProviderErrorKind;
 use llm_repl_providers::Resolved;
+use llm_repl_providers::models::{self, Listing, Unreachable};
 use llm_repl_providers::resilient::heartbeat;
 use tokio::task::JoinSet;
 
-use super::models::{self, Listing, Unreachable};
 use super::{Check, Status};
 use crate::settings::{Settings, env};
 
@@ -159,7 +161,7 @@ async fn check_one(name: &str, config: &Config, active: bool, timeout: Duration)
     };
     let base = resolved.base_url.trim_end_matches('/').to_string();
     let connect = Duration::from_secs(config.reliability.connect_timeout_secs.max(1));
-    let probe = models::list(&base, key.as_deref(), &resolved.headers, connect, timeout).await;
+    let probe = models::probe(&resolved, key.as_deref(), connect, timeout).await;
     let probe = match probe {
         Ok(p) => p,
         Err(why) => {
@@ -189,7 +191,10 @@ async fn check_one(name: &str, config: &Config, active: bool, timeout: Duration)
         .latency(probe.latency),
     );
     match probe.listing {
-        Listing::Models(ids) => checks.push(model_line(line("model"), &model, &ids, name)),
+        Listing::Models(listed) => {
+            let ids: Vec<String> = listed.into_iter().map(|m| m.id).collect();
+            checks.push(model_line(line("model"), &model, &ids, name));
+        }
         Listing::Refused { status } => {
             mark_refused(&mut checks, &format!("HTTP {status} on /models"));
         }

@@ -31,7 +31,7 @@ use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use llm_repl_core::config::ReliabilityConfig;
 use llm_repl_core::provider::{
-    ChatRequest, ChatStream, Provider, ProviderError, ProviderErrorKind, StreamItem,
+    ChatRequest, ChatStream, ListedModel, Provider, ProviderError, ProviderErrorKind, StreamItem,
 };
 use tokio::time::Instant;
 
@@ -207,6 +207,10 @@ impl Provider for Resilient {
 
     fn context_window(&self, model: &str) -> BoxFuture<'_, Option<u64>> {
         self.shared.route[0].context_window(model)
+    }
+
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<ListedModel>, ProviderError>> {
+        self.shared.route[0].list_models()
     }
 
     fn is_mock(&self) -> bool {

@@ -99,6 +99,8 @@ pub enum Context {
     Copy,
     /// The help overlay.
     Help,
+    /// The model picker (`/model` with no name).
+    Models,
 }
 
 impl Context {
@@ -117,6 +119,7 @@ impl Context {
             Context::Stats => "Usage report (/stats)",
             Context::Copy => "Copy mode (Ctrl+Y)",
             Context::Help => "This help",
+            Context::Models => "Model picker (/model): typing filters",
         }
     }
 }
@@ -332,7 +335,10 @@ mod tests {
     fn screens_with_a_text_box_bind_no_printable_key() {
         let (km, _) = Keymap::new(&BTreeMap::new());
         for (c, k, a) in &km.entries {
-            if matches!(c, Context::Input | Context::History | Context::Edit) {
+            if matches!(
+                c,
+                Context::Input | Context::History | Context::Edit | Context::Models
+            ) {
                 let printable = matches!(k.code, KeyCode::Char(_))
                     && !k.mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
                 assert!(!printable, "{a:?} on {} in {c:?}", k.label());

@@ -124,6 +124,14 @@ pub const BINDINGS: &[Binding] = &[
     b(C::Copy, A::Bottom, "copy_bottom", "end G", "last item"),
     b(C::Copy, A::Accept, "copy_pick", "enter y c", "copy the selected item (OSC 52)"),
     b(C::Copy, A::Close, "copy_close", "esc q", "leave copy mode"),
+    // The model picker (/model with no name): typing goes to the filter.
+    b(C::Models, A::LineUp, "models_up", "up ctrl-p", "previous model"),
+    b(C::Models, A::LineDown, "models_down", "down ctrl-n", "next model"),
+    b(C::Models, A::PageUp, "models_page_up", "pageup", "ten rows up"),
+    b(C::Models, A::PageDown, "models_page_down", "pagedown", "ten rows down"),
+    b(C::Models, A::Accept, "models_pick", "enter", "switch to the selected model from the next call (a route: switch to it)"),
+    b(C::Models, A::ClearLine, "models_clear_filter", "ctrl-u", "clear the filter"),
+    b(C::Models, A::Close, "models_close", "esc", "close without switching"),
     // This help.
     b(C::Help, A::LineUp, "help_up", "up k", "scroll up"),
     b(C::Help, A::LineDown, "help_down", "down j", "scroll down"),

@@ -1,9 +1,11 @@
-//! Windows drawn over the chat screen: help, approval, the slash-command popup, copy mode.
+//! Windows drawn over the chat screen: help, approval, the slash-command popup, copy mode, the
+//! model picker.
 
 pub mod approval;
 pub mod command_palette;
 pub mod copy_mode;
 pub mod help;
+pub mod model_picker;
 
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -17,6 +19,7 @@ use crate::keys::{Action, Context};
 pub enum Overlay {
     Help { scroll: u16 },
     Copy(copy_mode::CopyState),
+    Models(model_picker::PickerState),
 }
 
 /// Keys of the open overlay (its own context of the keymap); Ctrl+C keeps its global meaning.
@@ -45,6 +48,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent, size: (u16, u16)) {
             .map(|s| Overlay::Help { scroll: s.min(max) })
         }
         Overlay::Copy(state) => copy_mode::handle_key(app, state, key),
+        Overlay::Models(state) => model_picker::handle_key(app, state, key),
     };
 }
 

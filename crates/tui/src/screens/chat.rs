@@ -234,6 +234,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     match &app.overlay {
         Some(Overlay::Help { scroll }) => overlays::help::draw(f, app, area, *scroll),
         Some(Overlay::Copy(st)) => overlays::copy_mode::draw(f, app, area, st),
+        Some(Overlay::Models(st)) => overlays::model_picker::draw(f, app, area, st),
         None => {}
     }
 }

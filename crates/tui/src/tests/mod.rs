@@ -9,6 +9,7 @@ mod history;
 mod keys;
 mod links;
 mod meter;
+mod models;
 mod slash;
 mod snapshots;
 mod stats;
