@@ -185,7 +185,7 @@ pub fn handle_key(app: &mut App, mut st: PickerState, key: KeyEvent) -> Option<O
 
 /// `128k`, `1M`, `200k` for a window in tokens.
 fn window_label(tokens: u64) -> String {
-    if tokens >= 1_000_000 && tokens % 1_000_000 == 0 {
+    if tokens >= 1_000_000 && tokens.is_multiple_of(1_000_000) {
         format!("{}M", tokens / 1_000_000)
     } else if tokens >= 1000 {
         format!("{}k", tokens / 1000)
