@@ -124,6 +124,13 @@ pub fn answer(
     st.loading = false;
     st.error = error;
     st.models = models;
+    // `/model ` completes from the same names from now on.
+    let names: Vec<String> = st
+        .models
+        .iter()
+        .filter(|m| m.source != ModelSource::Route)
+        .map(|m| m.name.clone())
+        .collect();
     st.sel = if st.filter.trim().is_empty() {
         let current = st.current.clone();
         st.row_of(&current)
@@ -131,6 +138,11 @@ pub fn answer(
         let filter = st.filter.trim().to_string();
         st.row_of(&filter)
     };
+    for name in names {
+        if !app.options.slash.models.contains(&name) {
+            app.options.slash.models.push(name);
+        }
+    }
 }
 
 /// Text pasted while the picker is open goes to the filter (one line of it).

@@ -61,6 +61,14 @@ fn loading_then_the_list_with_the_current_model_marked() {
         "current marked and selected: {text}"
     );
     assert!(text.contains("listed · 128k"), "{text}");
+    // `/model ` completes from the listed names from now on (routes are /provider's).
+    assert!(
+        app.options
+            .slash
+            .models
+            .contains(&"Llama-3.3-70B".to_string())
+    );
+    assert!(!app.options.slash.models.contains(&"auto".to_string()));
 }
 
 #[test]
