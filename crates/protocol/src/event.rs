@@ -112,6 +112,17 @@ pub struct SessionSummary {
     pub messages: u64,
     pub usage: Usage,
     pub cost_usd: Option<f64>,
+    /// The session this one was forked from (`Op::Fork`), with that session's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ForkParent>,
+}
+
+/// Where a forked session came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkParent {
+    pub id: SessionId,
+    /// The parent's title when the fork was made (it may have been renamed or deleted since).
+    pub title: String,
 }
 
 /// One full-text search result.
@@ -189,6 +200,13 @@ pub enum Event {
         info: SessionInfo,
         from_provider: String,
         from_model: String,
+    },
+    /// The current session's last prompt and everything after it were dropped from the
+    /// conversation (`Op::Retry`, `Op::EditLast`); a `TurnStarted` with the prompt to run
+    /// instead follows. `dropped` messages left the model's context; the store keeps them,
+    /// marked superseded.
+    Rewound {
+        dropped: u64,
     },
     TurnStarted {
         turn: TurnId,

@@ -14,8 +14,9 @@ mod terminal_text;
 mod usage;
 
 pub use event::{
-    ApprovalRequest, Event, Finding, FinishReason, ModelChoice, ModelSource, NoticeLevel,
-    OutputStream, RiskLevel, SearchHit, SessionInfo, SessionSummary, ToolRun, ToolStatus, TurnId,
+    ApprovalRequest, Event, Finding, FinishReason, ForkParent, ModelChoice, ModelSource,
+    NoticeLevel, OutputStream, RiskLevel, SearchHit, SessionInfo, SessionSummary, ToolRun,
+    ToolStatus, TurnId,
 };
 pub use message::{Message, Role, ToolCall, ToolResult};
 pub use op::{ApprovalDecision, ApprovalPolicy, BudgetScope, ExportFormat, Op, RequestId};

@@ -159,6 +159,20 @@ pub enum Op {
     Stats {
         days: u32,
     },
+    /// Drop the last answer (the assistant messages and tool calls of the last turn) and run
+    /// the last prompt again. The dropped messages stay in the store, marked superseded.
+    Retry,
+    /// Rewind the history to before the last prompt and run `text` in its place.
+    EditLast {
+        text: String,
+    },
+    /// Copy the current session's history into a new session linked to this one, and switch
+    /// to it. `through_prompt` N keeps everything through the answer to the N-th prompt
+    /// (1-based); None keeps the whole history.
+    Fork {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        through_prompt: Option<u32>,
+    },
     /// Finish what is durable and stop the agent task.
     Shutdown,
     /// `body`, tagged by the frontend: every Event that answers it (an error, a notice, a list)

@@ -23,7 +23,7 @@ fn call() -> ToolCall {
 }
 
 /// Variants of `Op`: the arms of [`op_name`].
-const OP_VARIANTS: usize = 21;
+const OP_VARIANTS: usize = 24;
 
 /// The documented wire name of each Op. No wildcard: see the module comment.
 fn op_name(op: &Op) -> &'static str {
@@ -47,13 +47,16 @@ fn op_name(op: &Op) -> &'static str {
         Op::ShowBudget => "show_budget",
         Op::ShowApprovals => "show_approvals",
         Op::Stats { .. } => "stats",
+        Op::Retry => "retry",
+        Op::EditLast { .. } => "edit_last",
+        Op::Fork { .. } => "fork",
         Op::Shutdown => "shutdown",
         Op::Request { .. } => "request",
     }
 }
 
 /// Variants of `Event`: the arms of [`event_name`].
-const EVENT_VARIANTS: usize = 25;
+const EVENT_VARIANTS: usize = 26;
 
 /// The documented wire name of each Event. No wildcard: see the module comment.
 fn event_name(event: &Event) -> &'static str {
@@ -61,6 +64,7 @@ fn event_name(event: &Event) -> &'static str {
         Event::SessionStarted { .. } => "session_started",
         Event::SessionLoaded { .. } => "session_loaded",
         Event::ModelSwitched { .. } => "model_switched",
+        Event::Rewound { .. } => "rewound",
         Event::TurnStarted { .. } => "turn_started",
         Event::StepStarted { .. } => "step_started",
         Event::TextDelta { .. } => "text_delta",
@@ -156,6 +160,16 @@ fn ops_round_trip() {
         },
         Op::ShowBudget,
         Op::ShowApprovals,
+        Op::Retry,
+        Op::EditLast {
+            text: "again, shorter".into(),
+        },
+        Op::Fork {
+            through_prompt: Some(2),
+        },
+        Op::Fork {
+            through_prompt: None,
+        },
         Op::Shutdown,
         Op::Search {
             query: "q".into(),
@@ -263,6 +277,7 @@ fn events_round_trip() {
                 }],
             }],
         },
+        Event::Rewound { dropped: 3 },
         Event::TurnStarted {
             turn: 1,
             prompt: "p".into(),
@@ -329,6 +344,10 @@ fn events_round_trip() {
                 messages: 3,
                 usage,
                 cost_usd: None,
+                parent: Some(ForkParent {
+                    id: "p".into(),
+                    title: "parent".into(),
+                }),
             }],
             total: 1,
         },

@@ -16,6 +16,8 @@ pub(crate) struct Item<'a> {
     pub message: &'a Message,
     pub at_ms: u64,
     pub text: String,
+    /// Imports keep a superseded message superseded.
+    pub superseded: bool,
 }
 
 impl<'a> Item<'a> {
@@ -24,6 +26,7 @@ impl<'a> Item<'a> {
             message,
             at_ms,
             text: text::message_text(message),
+            superseded: false,
         }
     }
 }
@@ -69,6 +72,7 @@ pub(crate) fn append_tx(
             at_ms: it.at_ms,
             docid,
             message: it.message.clone(),
+            superseded: it.superseded,
         };
         m.insert(
             keys::sess_u64(session, seq),

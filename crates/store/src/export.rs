@@ -128,7 +128,10 @@ impl Store {
         for chunk in e.messages.chunks(512) {
             let items: Vec<Item<'_>> = chunk
                 .iter()
-                .map(|m| Item::new(&m.message, m.at_ms))
+                .map(|m| Item {
+                    superseded: m.superseded,
+                    ..Item::new(&m.message, m.at_ms)
+                })
                 .collect();
             append_trees(t)[..].transaction(|tx| append_tx(tx, id, &items))?;
         }
@@ -217,7 +220,16 @@ pub fn markdown(e: &SessionExport) -> String {
             Role::Assistant => "Assistant",
             Role::Tool => "Tool result",
         };
-        let _ = writeln!(out, "## {who} · {}\n", time::format_utc(m.at_ms));
+        let dropped = if m.superseded {
+            " · superseded (dropped by a retry or an edit)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "## {who} · {}{dropped}\n",
+            time::format_utc(m.at_ms)
+        );
         if msg.role == Role::Tool {
             if let Some(c) = &msg.tool_call_id {
                 let _ = writeln!(out, "For call `{c}`:\n");

@@ -33,6 +33,7 @@ mod messages;
 mod migrate;
 mod pages;
 mod records;
+mod rewind;
 mod search;
 mod sessions;
 mod text;

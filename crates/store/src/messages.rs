@@ -30,14 +30,24 @@ impl LoadedSession {
         self.session.info()
     }
 
-    /// The plain messages, for the model's context and `Event::SessionLoaded`.
+    /// The plain messages, for the model's context and `Event::SessionLoaded`: superseded ones
+    /// (dropped by a retry or an edit, see `rewind.rs`) are left out.
     pub fn plain_messages(&self) -> Vec<Message> {
-        self.messages.iter().map(|m| m.message.clone()).collect()
+        self.messages
+            .iter()
+            .filter(|m| !m.superseded)
+            .map(|m| m.message.clone())
+            .collect()
     }
 
-    /// The plain tool runs, for `Event::SessionLoaded`.
+    /// The plain tool runs, for `Event::SessionLoaded`, without those of superseded messages.
     pub fn plain_tool_runs(&self) -> Vec<ToolRun> {
-        self.tool_runs.iter().map(|r| r.run.clone()).collect()
+        let dropped = self.superseded_calls();
+        self.tool_runs
+            .iter()
+            .filter(|r| !dropped.contains(r.run.call.id.as_str()))
+            .map(|r| r.run.clone())
+            .collect()
     }
 }
 

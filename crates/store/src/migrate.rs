@@ -112,6 +112,7 @@ fn v0_to_v1(t: &Trees) -> Result<()> {
             cost_usd: None,
             unknown_cost_calls: 0,
             tags: Vec::new(),
+            parent: None,
         };
         let items: Vec<Item<'_>> = msgs.iter().map(|m| Item::new(m, s.created_ms)).collect();
         let trees = append_trees(t);

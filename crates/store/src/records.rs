@@ -3,16 +3,21 @@
 //! Every record carries `v`, the layout version it was written with. A reader accepts any `v` up
 //! to [`RECORD_VERSION`] (new fields come with serde defaults) and refuses newer ones with a clear
 //! error instead of misreading them.
+//!
+//! Versions: 1 = the first layout; 2 adds `SessionRecord::parent` (a fork's origin) and
+//! `MessageRecord::superseded` (a message dropped by a retry or an edit). Both default when a v1
+//! record is read, so v1 data needs no rewrite; a v1 build refuses v2 records rather than show
+//! superseded messages as live.
 
 use llm_repl_protocol::{
-    FinishReason, Message, SessionId, SessionInfo, SessionSummary, ToolRun, TurnId, Usage,
+    FinishReason, ForkParent, Message, SessionId, SessionInfo, SessionSummary, ToolRun, TurnId, Usage,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::error::{Result, StoreError};
 
 /// The version written into every new record.
-pub const RECORD_VERSION: u32 = 1;
+pub const RECORD_VERSION: u32 = 2;
 
 fn v1() -> u32 {
     RECORD_VERSION
@@ -46,6 +51,9 @@ pub struct SessionRecord {
     pub unknown_cost_calls: u64,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The session this one was forked from (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ForkParent>,
 }
 
 impl SessionRecord {
@@ -60,6 +68,7 @@ impl SessionRecord {
             messages: self.messages,
             usage: self.usage,
             cost_usd: self.cost_usd,
+            parent: self.parent.clone(),
         }
     }
 
@@ -85,6 +94,10 @@ pub struct MessageRecord {
     /// Its document id in the full-text index.
     pub docid: u64,
     pub message: Message,
+    /// Dropped from the conversation by a retry or an edit of the prompt (v2): kept for the
+    /// record (export, search) but no longer part of the model's context.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub superseded: bool,
 }
 
 /// One tool execution (tree `tool_runs`, key = (session, call id)).

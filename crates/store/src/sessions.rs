@@ -102,6 +102,7 @@ impl Store {
             cost_usd: None,
             unknown_cost_calls: 0,
             tags: Vec::new(),
+            parent: None,
         };
         self.insert_session(&rec)?;
         self.sync()?;
