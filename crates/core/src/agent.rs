@@ -281,6 +281,18 @@ impl Agent {
                 ),
             ),
             Op::ShowBudget => self.show_budget(),
+            // rewind.rs: each says why when it cannot (busy, nothing to retry).
+            Op::Retry => {
+                if let Some(prompt) = self.rewind_last_prompt(None, busy) {
+                    *running = Some(self.start_turn(prompt, done.clone()));
+                }
+            }
+            Op::EditLast { text } => {
+                if let Some(prompt) = self.rewind_last_prompt(Some(text), busy) {
+                    *running = Some(self.start_turn(prompt, done.clone()));
+                }
+            }
+            Op::Fork { through_prompt } => self.fork(through_prompt, busy),
             // Untagged by the loop before it gets here.
             Op::Shutdown | Op::Request { .. } => {}
         }

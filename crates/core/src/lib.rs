@@ -17,6 +17,7 @@ pub mod observation;
 pub mod persist;
 pub mod pricing;
 pub mod provider;
+mod rewind;
 mod selection;
 mod session_ops;
 mod titles;

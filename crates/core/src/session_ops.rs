@@ -11,7 +11,7 @@ use crate::persist::{repair_history, usage_rows};
 use crate::pricing::stats::render_report;
 
 impl Agent {
-    fn store_or_say(&self) -> Option<Store> {
+    pub(crate) fn store_or_say(&self) -> Option<Store> {
         let store = self.recorder.store().cloned();
         if store.is_none() {
             self.notice(

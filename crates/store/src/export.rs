@@ -225,11 +225,7 @@ pub fn markdown(e: &SessionExport) -> String {
         } else {
             ""
         };
-        let _ = writeln!(
-            out,
-            "## {who} · {}{dropped}\n",
-            time::format_utc(m.at_ms)
-        );
+        let _ = writeln!(out, "## {who} · {}{dropped}\n", time::format_utc(m.at_ms));
         if msg.role == Role::Tool {
             if let Some(c) = &msg.tool_call_id {
                 let _ = writeln!(out, "For call `{c}`:\n");

@@ -10,7 +10,8 @@
 //! superseded messages as live.
 
 use llm_repl_protocol::{
-    FinishReason, ForkParent, Message, SessionId, SessionInfo, SessionSummary, ToolRun, TurnId, Usage,
+    FinishReason, ForkParent, Message, SessionId, SessionInfo, SessionSummary, ToolRun, TurnId,
+    Usage,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 

@@ -56,7 +56,10 @@ impl Store {
                 let mut r = r.clone();
                 r.superseded = true;
                 r.v = RECORD_VERSION;
-                Ok((keys::sess_u64(session, r.seq), records::encode("messages", &r)?))
+                Ok((
+                    keys::sess_u64(session, r.seq),
+                    records::encode("messages", &r)?,
+                ))
             })
             .collect::<Result<_>>()?;
         t.messages.transaction(|m| {
@@ -175,9 +178,15 @@ mod tests {
         assert_eq!(l.messages.len(), 6, "nothing is deleted");
         assert_eq!(
             l.plain_messages(),
-            vec![Message::user("q"), Message::assistant("second answer", vec![])]
+            vec![
+                Message::user("q"),
+                Message::assistant("second answer", vec![])
+            ]
         );
-        assert!(l.plain_tool_runs().is_empty(), "the dropped call's run is gone");
+        assert!(
+            l.plain_tool_runs().is_empty(),
+            "the dropped call's run is gone"
+        );
         assert_eq!(l.messages.iter().filter(|m| m.superseded).count(), 4);
         // A session without a prompt has nothing to rewind.
         store.create_session(&info("empty")).unwrap();
@@ -191,10 +200,7 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             store.create_session(&info("parent")).unwrap();
             store.append_message("parent", &Message::user("q")).unwrap();
-            let msgs = [
-                Message::user("q"),
-                Message::assistant("", vec![call("c1")]),
-            ];
+            let msgs = [Message::user("q"), Message::assistant("", vec![call("c1")])];
             let parent = ForkParent {
                 id: "parent".into(),
                 title: "t".into(),
@@ -213,6 +219,9 @@ mod tests {
         let forked = list.iter().find(|s| s.id == "child").unwrap();
         assert_eq!(forked.parent.as_ref().unwrap().title, "t");
         // The parent is untouched.
-        assert_eq!(store.load_session("parent").unwrap().plain_messages().len(), 1);
+        assert_eq!(
+            store.load_session("parent").unwrap().plain_messages().len(),
+            1
+        );
     }
 }
