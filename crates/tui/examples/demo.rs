@@ -227,6 +227,7 @@ fn sessions() -> Vec<SessionSummary> {
             } else {
                 Some(0.001 * i as f64)
             },
+            parent: None,
         })
         .collect()
 }

@@ -20,6 +20,7 @@ use crate::panes::conversation::{Conversation, ItemKind};
 use crate::panes::input::InputPane;
 use crate::panes::meter::{Activity, Meter};
 use crate::panes::trace::{RunState, Trace};
+use crate::rewind::RewindState;
 use crate::screens::history::{self, HistoryScreen};
 use crate::screens::stats::{self, StatsScreen};
 use crate::theme::Theme;
@@ -80,6 +81,8 @@ pub struct App {
     pub queued: Option<String>,
     /// The current session has had a prompt (so it is stored and can be resumed).
     pub session_has_prompt: bool,
+    /// /edit in progress and prompt numbering for /fork (`rewind.rs`).
+    pub rewind: RewindState,
     /// The id of the last request sent (every Op goes out tagged, see `send`).
     next_request: RequestId,
     /// Which screen each recent request was sent from, to attribute its answers.
@@ -126,6 +129,7 @@ impl App {
             approvals: VecDeque::new(),
             queued: None,
             session_has_prompt: false,
+            rewind: RewindState::default(),
             next_request: 0,
             origins: VecDeque::new(),
             answer_origin: None,
@@ -249,6 +253,7 @@ impl App {
                 self.approvals.clear();
                 self.session = Some(info);
                 self.session_has_prompt = false;
+                self.rewind = RewindState::default();
             }
             Event::SessionLoaded {
                 info,
@@ -260,6 +265,7 @@ impl App {
                 from_provider,
                 from_model,
             } => self.model_switched(info, &from_provider, &from_model),
+            Event::Rewound { dropped } => self.rewound(dropped),
             Event::TurnStarted { prompt, .. } => {
                 self.session_has_prompt = true;
                 // A previous answer left open (its turn never reported an end) is closed.
@@ -389,6 +395,9 @@ impl App {
                 self.conv.clear_statuses();
                 self.meter.activity = Activity::Idle;
                 self.approvals.clear();
+                if matches!(reason, FinishReason::Failed | FinishReason::Budget) {
+                    self.mark_unanswered_prompt();
+                }
                 let note = match reason {
                     FinishReason::Completed => None,
                     FinishReason::Interrupted => Some((
@@ -513,6 +522,7 @@ impl App {
         self.approvals.clear();
         self.session = Some(info.clone());
         self.session_has_prompt = messages.iter().any(|m| m.role == Role::User);
+        self.rewind = RewindState::default();
         for run in tool_runs {
             let (e, _) = self.trace.entry(&run.call.id, Some(&run.call));
             e.state = RunState::Status(run.status);

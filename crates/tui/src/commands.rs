@@ -24,6 +24,9 @@ pub enum Slash {
     Stats,
     Budget,
     Approvals,
+    Retry,
+    Edit,
+    Fork,
     Quit,
 }
 
@@ -59,6 +62,9 @@ pub const COMMANDS: &[SlashCommand] = &[
     c(Slash::Stats, "stats", "[DAYS]", "usage and cost of the last DAYS days (default 30)"),
     c(Slash::Budget, "budget", "[session|day|month USD]", "set a spending limit (0 removes); none: show them"),
     c(Slash::Approvals, "approvals", "[never|on-risk|always]", "when tools need approval; none: show it"),
+    c(Slash::Retry, "retry", "", "drop the last answer and run the last prompt again"),
+    c(Slash::Edit, "edit", "", "edit the last prompt; sending replaces it and its answer"),
+    c(Slash::Fork, "fork", "[N]", "copy this session (through prompt N's answer) into a new linked one"),
     c(Slash::Quit, "quit", "", "leave llm-repl"),
 ];
 
@@ -219,6 +225,7 @@ pub fn run(app: &mut App, line: &str) {
             }
         },
         Slash::Clear => {
+            app.rewind.cleared_prompts += app.prompts_on_screen();
             app.conv.clear();
             app.conv.push(
                 ItemKind::Notice(NoticeLevel::Info),
@@ -255,6 +262,16 @@ pub fn run(app: &mut App, line: &str) {
             [p] => match ApprovalPolicy::parse(p) {
                 Some(policy) => app.send(Op::SetApprovals { policy }),
                 None => usage(app, cmd),
+            },
+            _ => usage(app, cmd),
+        },
+        Slash::Retry => app.retry(),
+        Slash::Edit => app.edit_last(),
+        Slash::Fork => match args.as_slice() {
+            [] => app.fork(None),
+            [n] => match n.trim_start_matches('#').parse::<u32>() {
+                Ok(n @ 1..) => app.fork(Some(n)),
+                _ => usage(app, cmd),
             },
             _ => usage(app, cmd),
         },

@@ -202,6 +202,8 @@ impl App {
             Action::Interrupt => {
                 if self.unqueue() {
                     // The first Esc takes a queued prompt back; the next one interrupts.
+                } else if self.cancel_edit() {
+                    // Esc leaves /edit: the box empties, nothing is sent.
                 } else if self.meter.busy() {
                     self.send(Op::Interrupt);
                     self.meter.activity = Activity::Interrupting;

@@ -17,6 +17,7 @@ mod options;
 mod overlays;
 mod panes;
 mod render;
+mod rewind;
 mod screens;
 mod terminal;
 mod theme;

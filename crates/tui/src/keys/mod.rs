@@ -70,6 +70,12 @@ pub enum Action {
     Undo,
     Redo,
     ExternalEditor,
+    /// Drop the last answer and run the last prompt again.
+    Retry,
+    /// Put the last prompt in the box; sending it replaces the prompt and what followed.
+    EditLast,
+    /// Fork the session (at the selected message in copy mode).
+    Fork,
 }
 
 /// Where a binding applies: whichever screen, pane or overlay has the keyboard.

@@ -72,6 +72,9 @@ pub const BINDINGS: &[Binding] = &[
     b(C::Pane, A::Bottom, "bottom", "end G", "scroll to the end and follow"),
     b(C::Pane, A::LineUp, "line_up", "up k", "scroll up / the previous tool run"),
     b(C::Pane, A::LineDown, "line_down", "down j", "scroll down / the next tool run"),
+    b(C::Pane, A::Retry, "retry", "r", "regenerate: drop the last answer and run the last prompt again (/retry)"),
+    b(C::Pane, A::EditLast, "edit_last", "e", "edit the last prompt; sending it replaces that prompt and its answer (/edit)"),
+    b(C::Pane, A::Fork, "fork", "f", "fork this session into a new one with the whole history (/fork)"),
     // The slash-command popup (open while the prompt starts with /).
     b(C::Palette, A::LineUp, "palette_up", "up", "previous command"),
     b(C::Palette, A::LineDown, "palette_down", "down", "next command"),
@@ -123,6 +126,7 @@ pub const BINDINGS: &[Binding] = &[
     b(C::Copy, A::Top, "copy_top", "home g", "first item"),
     b(C::Copy, A::Bottom, "copy_bottom", "end G", "last item"),
     b(C::Copy, A::Accept, "copy_pick", "enter y c", "copy the selected item (OSC 52)"),
+    b(C::Copy, A::Fork, "copy_fork", "f", "fork the session through the selected prompt's answer (/fork N)"),
     b(C::Copy, A::Close, "copy_close", "esc q", "leave copy mode"),
     // The model picker (/model with no name): typing goes to the filter.
     b(C::Models, A::LineUp, "models_up", "up ctrl-p", "previous model"),

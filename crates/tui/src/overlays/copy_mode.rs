@@ -18,6 +18,9 @@ use crate::render::markdown::code_blocks;
 pub struct CopyTarget {
     pub label: String,
     pub text: String,
+    /// The number of the prompt whose turn this item belongs to (what the fork key forks
+    /// through), None before the first prompt.
+    pub prompt: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,21 +45,33 @@ fn first_line(s: &str, n: usize) -> String {
 /// Everything copyable, oldest first.
 pub fn targets(app: &App) -> Vec<CopyTarget> {
     let mut out = Vec::new();
-    for item in &app.conv.items {
+    let mut prompt = None;
+    for (item, number) in app.conv.items.iter().zip(app.prompt_numbers()) {
+        let start = out.len();
         match &item.kind {
-            ItemKind::User => out.push(CopyTarget {
-                label: format!("prompt: {}", first_line(&item.text, 50)),
-                text: item.text.clone(),
-            }),
+            ItemKind::User => {
+                prompt = number.or(prompt);
+                let label = match number {
+                    Some(n) => format!("prompt #{n}: {}", first_line(&item.text, 50)),
+                    None => format!("prompt (failed): {}", first_line(&item.text, 50)),
+                };
+                out.push(CopyTarget {
+                    label,
+                    text: item.text.clone(),
+                    prompt: None,
+                });
+            }
             ItemKind::Assistant { .. } if !item.text.is_empty() => {
                 out.push(CopyTarget {
                     label: format!("answer: {}", first_line(&item.text, 50)),
                     text: item.text.clone(),
+                    prompt: None,
                 });
                 for block in code_blocks(&item.text) {
                     out.push(CopyTarget {
                         label: format!("  code block: {}", first_line(&block, 44)),
                         text: block,
+                        prompt: None,
                     });
                 }
             }
@@ -71,6 +86,7 @@ pub fn targets(app: &App) -> Vec<CopyTarget> {
                                 first_line(&code, 36)
                             ),
                             text: code,
+                            prompt: None,
                         });
                     }
                     if !e.lines.is_empty() {
@@ -82,6 +98,7 @@ pub fn targets(app: &App) -> Vec<CopyTarget> {
                                 e.lines.len()
                             ),
                             text: e.output_text(),
+                            prompt: None,
                         });
                     }
                 }
@@ -89,8 +106,12 @@ pub fn targets(app: &App) -> Vec<CopyTarget> {
             ItemKind::Notice(_) | ItemKind::Error => out.push(CopyTarget {
                 label: format!("notice: {}", first_line(&item.text, 50)),
                 text: item.text.clone(),
+                prompt: None,
             }),
             _ => {}
+        }
+        for t in &mut out[start..] {
+            t.prompt = prompt;
         }
     }
     out
@@ -116,6 +137,13 @@ pub fn handle_key(app: &mut App, mut st: CopyState, key: KeyEvent) -> Option<Ove
         Some(Action::PageDown) => st.sel = (st.sel + 10).min(n.saturating_sub(1)),
         Some(Action::Top) => st.sel = 0,
         Some(Action::Bottom) => st.sel = n.saturating_sub(1),
+        Some(Action::Fork) => match st.targets.get(st.sel).and_then(|t| t.prompt) {
+            Some(n) => {
+                app.fork(Some(n));
+                return None;
+            }
+            None => app.flash("nothing to fork here: pick a prompt or what answered it"),
+        },
         Some(Action::Accept) => {
             if let Some(t) = st.targets.get(st.sel) {
                 let chars = t.text.chars().count();
@@ -172,6 +200,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect, st: &CopyState) {
                     &[
                         (&[Action::LineUp, Action::LineDown], "select"),
                         (&[Action::Accept], "copy"),
+                        (&[Action::Fork], "fork here"),
                         (&[Action::Close], "cancel"),
                     ],
                 ),

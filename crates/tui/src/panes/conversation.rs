@@ -39,6 +39,9 @@ pub enum ItemKind {
 pub struct Item {
     pub kind: ItemKind,
     pub text: String,
+    /// A prompt whose turn failed before any answer: the agent dropped it from the context, so
+    /// it gets no prompt number (see `rewind.rs`).
+    pub out_of_context: bool,
     /// The key of a status line that updates in place (see [`Conversation::set_status`]).
     status: Option<String>,
     rev: u64,
@@ -63,6 +66,7 @@ impl Item {
         Item {
             kind,
             text: text.into(),
+            out_of_context: false,
             status: None,
             rev: 0,
             cache: RefCell::new(None),

@@ -152,6 +152,8 @@ impl App {
         if self.meter.busy() {
             self.queued = Some(text);
             self.flash("queued: sent when this turn ends (Esc takes it back)");
+        } else if std::mem::take(&mut self.rewind.editing) {
+            self.send(Op::EditLast { text });
         } else {
             self.send(Op::Submit { text });
         }

@@ -18,6 +18,9 @@ impl App {
             Some(Action::LineDown) => self.conv.scroll.down(1),
             Some(Action::Top) => self.focused_scroll().home(),
             Some(Action::Bottom) => self.focused_scroll().end(),
+            Some(Action::Retry) => self.retry(),
+            Some(Action::EditLast) => self.edit_last(),
+            Some(Action::Fork) => self.fork(None),
             _ => {
                 // Typing in a pane goes to the prompt.
                 if typed(&key).is_some() {

@@ -165,6 +165,22 @@ impl Trace {
         (&mut self.entries[i], created)
     }
 
+    /// Drops the entries of these calls (a rewind took them out of the conversation).
+    pub fn remove(&mut self, call_ids: &std::collections::HashSet<String>) {
+        if call_ids.is_empty() {
+            return;
+        }
+        self.entries.retain(|e| !call_ids.contains(&e.call.id));
+        self.index = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.call.id.clone(), i))
+            .collect();
+        self.selected = None;
+        *self.cache.borrow_mut() = None;
+    }
+
     pub fn get(&self, call_id: &str) -> Option<(usize, &TraceEntry)> {
         self.index.get(call_id).map(|&i| (i, &self.entries[i]))
     }

@@ -194,6 +194,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         None if app.meter.busy() => {
             format!("prompt · {esc} interrupts · Enter queues the next prompt")
         }
+        None if app.rewind.editing => {
+            format!("editing the last prompt · Enter resends it in its place · {esc} cancels")
+        }
         None => "prompt".to_string(),
     };
     let mut input_block = pane_block(app, input_title, app.focus == Focus::Input);

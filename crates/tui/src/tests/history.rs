@@ -27,6 +27,7 @@ fn summaries(n: u64) -> Vec<SessionSummary> {
             } else {
                 Some(0.0021 * (i + 1) as f64)
             },
+            parent: None,
         })
         .collect()
 }

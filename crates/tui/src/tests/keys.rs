@@ -473,6 +473,7 @@ fn every_event_variant_is_applied() {
             messages: 1,
             usage: Usage::default(),
             cost_usd: None,
+            parent: None,
         }],
         total: 1,
     });

@@ -10,6 +10,7 @@ mod keys;
 mod links;
 mod meter;
 mod models;
+mod rewind;
 mod slash;
 mod snapshots;
 mod stats;

@@ -88,9 +88,14 @@ fn session_row(s: &SessionSummary, t: &Theme, width: usize, selected: bool) -> L
     } else {
         full_date.chars().skip(5).collect()
     };
+    // A fork names its parent after its title ("⑂ from <parent title>").
+    let title = match &s.parent {
+        Some(p) => format!("{} ⑂ from {}", s.title, p.title),
+        None => s.title.clone(),
+    };
     let mut spans = vec![
         Span::styled(marker, t.accent),
-        Span::styled(fit(&s.title, title_w), t.text),
+        Span::styled(fit(&title, title_w), t.text),
         Span::styled(format!(" {shown_date}"), t.dim),
     ];
     if wide {
@@ -197,6 +202,10 @@ fn preview_lines(app: &App) -> Vec<Line<'static>> {
             ));
             out.push(kv("cost", cost(s.cost_usd)));
             out.push(kv("id", s.id.clone()));
+            if let Some(p) = &s.parent {
+                out.push(kv("⑂ from", p.title.clone()));
+                out.push(kv("parent id", p.id.clone()));
+            }
         }
         None => {
             let title = h
