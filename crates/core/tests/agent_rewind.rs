@@ -1,6 +1,7 @@
 //! Retry, edit-and-resend and fork (issue 11 item 12), on a real sled store in a temp dir: after
 //! each, the store is reopened by a new agent resuming the session, and the context that agent
 //! sends must be the one the first agent had.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support code: a failure is a test failure
 
 mod common;
 
@@ -86,11 +87,9 @@ async fn retry_drops_the_last_answer_and_a_resume_sees_the_same_context() {
     );
     // Nothing to retry yet.
     h.ops.send(Op::Retry).unwrap();
-    let id = loop {
-        match next_event(&mut h).await {
-            Event::SessionStarted { info } => break info.id,
-            other => panic!("{other:?}"),
-        }
+    let id = match next_event(&mut h).await {
+        Event::SessionStarted { info } => info.id,
+        other => panic!("{other:?}"),
     };
     match next_event(&mut h).await {
         Event::Notice { text, .. } => assert!(text.contains("nothing to retry"), "{text}"),
