@@ -510,3 +510,73 @@ fn rm_on_a_terminal_asks_and_deletes_only_on_yes() {
         assert_eq!(code(&show), if deleted { 2 } else { 0 }, "{answer:?}");
     }
 }
+
+/// Issue 11 item 12: a fork names its parent in `list`, `show` and `show --json`; an answer a
+/// retry replaced is still in `show`, marked superseded.
+#[test]
+fn show_and_list_name_a_forks_parent_and_mark_superseded_messages() {
+    const F: &str = "0193cc00000000000000004";
+    let home = populated();
+    {
+        let store = open_store(&home.data());
+        // B's answer was retried: superseded, then answered again.
+        store.supersede_last_prompt(B).unwrap();
+        store
+            .append_messages_at(
+                B,
+                &[
+                    Message::user("plot a haystack with one needle"),
+                    Message::assistant("Here is a better plot.", vec![]),
+                ],
+                T0 + 4000,
+            )
+            .unwrap();
+        let parent = llm_repl_protocol::ForkParent {
+            id: A.into(),
+            title: "Fix the parser".into(),
+        };
+        let msgs = store.load_session(A).unwrap().plain_messages();
+        store
+            .fork_session(
+                &info(F, "Fix the parser", "gpt-4o"),
+                parent,
+                &msgs[..2],
+                &[],
+            )
+            .unwrap();
+    }
+    let o = home.sessions(&["list"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Fix the parser ⑂ from Fix the parser"),
+        "{}",
+        stdout(&o)
+    );
+    let o = home.sessions(&["show", F]);
+    assert!(
+        stdout(&o).contains(&format!("forked   ⑂ from “Fix the parser” ({A})")),
+        "{}",
+        stdout(&o)
+    );
+    let v = json(&home.sessions(&["show", F, "--json"]));
+    assert_eq!(v["session"]["parent"]["id"], A);
+    assert_eq!(v["session"]["parent"]["title"], "Fix the parser");
+
+    let o = home.sessions(&["show", B]);
+    let text = stdout(&o);
+    assert!(text.contains("Here is the plot."), "{text}");
+    assert_eq!(
+        text.matches("superseded (dropped by a retry or an edit)")
+            .count(),
+        2,
+        "{text}"
+    );
+    let v = json(&home.sessions(&["show", B, "--json"]));
+    let superseded = v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["superseded"] == true)
+        .count();
+    assert_eq!(superseded, 2);
+}

@@ -72,7 +72,10 @@ pub fn list(page: &[SessionSummary], total: usize, offset: usize, limit: usize) 
             "{:<id_w$}  {updated:<16}  {model:<model_w$}  {:>5}  {cost:>cost_w$}  {}",
             s.id,
             s.messages,
-            one_line(&s.title)
+            match &s.parent {
+                Some(p) => format!("{} ⑂ from {}", one_line(&s.title), one_line(&p.title)),
+                None => one_line(&s.title),
+            }
         );
     }
     let last = offset + page.len();
@@ -165,6 +168,9 @@ pub fn transcript(e: &SessionExport) -> String {
     if !s.tags.is_empty() {
         let _ = writeln!(out, "  tags     {}", s.tags.join(", "));
     }
+    if let Some(p) = &s.parent {
+        let _ = writeln!(out, "  forked   ⑂ from “{}” ({})", one_line(&p.title), p.id);
+    }
     let runs: HashMap<&str, &ToolRunRecord> = e
         .tool_runs
         .iter()
@@ -180,6 +186,12 @@ pub fn transcript(e: &SessionExport) -> String {
         }
         let msg = &m.message;
         let when = format_utc(m.at_ms);
+        // Dropped from the context by a retry or an edit: shown, and said so.
+        let when = if m.superseded {
+            format!("{when} · superseded (dropped by a retry or an edit)")
+        } else {
+            when
+        };
         match msg.role {
             Role::Tool => {
                 let call = msg.tool_call_id.as_deref().unwrap_or("?");
