@@ -182,7 +182,12 @@ impl Host for CrosstermHost {
     }
 
     fn suspend(&mut self) -> io::Result<()> {
-        suspend(self.modes)
+        // As around the editor: no reader thread from before the stop survives it, so the
+        // first key after `fg` goes to a fresh stream.
+        drop(lock(&self.input).take());
+        let resumed = suspend(self.modes);
+        *lock(&self.input) = Some(EventStream::new());
+        resumed
     }
 
     fn edit(&mut self, text: &str) -> io::Result<EditOutcome> {
