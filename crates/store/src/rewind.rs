@@ -224,4 +224,33 @@ mod tests {
             1
         );
     }
+
+    #[test]
+    fn export_and_import_keep_superseded_messages_and_the_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.create_session(&info("p")).unwrap();
+        store.append_message("p", &Message::user("q")).unwrap();
+        let parent = ForkParent {
+            id: "p".into(),
+            title: "t".into(),
+        };
+        let msgs = [Message::user("q"), Message::assistant("old", vec![])];
+        store.fork_session(&info("f"), parent, &msgs, &[]).unwrap();
+        store.supersede_last_prompt("f").unwrap();
+        store
+            .append_messages_at("f", &[Message::user("q2")], 5)
+            .unwrap();
+        let json = store.export_json("f").unwrap();
+        let md = store.export_markdown("f").unwrap();
+        assert_eq!(md.matches("superseded (dropped by a retry or an edit)").count(), 2);
+
+        let other = tempfile::tempdir().unwrap();
+        let copy = Store::open(other.path()).unwrap();
+        copy.import_json(&json).unwrap();
+        let l = copy.load_session("f").unwrap();
+        assert_eq!(l.plain_messages(), vec![Message::user("q2")]);
+        assert_eq!(l.messages.iter().filter(|m| m.superseded).count(), 2);
+        assert_eq!(l.session.parent.unwrap().id, "p");
+    }
 }
