@@ -77,7 +77,12 @@ fn retry_edit_and_fork_from_the_prompt() {
 
     // Fork: a new session, listed as a fork of this one.
     command(&tmux, "/fork");
-    tmux.wait_text("into the new session", WAIT);
+    let forked = tmux.wait_text("into the new session", WAIT);
+    assert!(
+        forked.contains("PROMPT-ONE EDITED"),
+        "the fork lost the history:\n{forked}"
+    );
+    assert!(!forked.contains("resumed session"), "{forked}");
     tmux.keys(&["C-o"]);
     let browser = tmux.wait_text("⑂ from", WAIT);
     assert!(

@@ -243,7 +243,11 @@ mod tests {
             .unwrap();
         let json = store.export_json("f").unwrap();
         let md = store.export_markdown("f").unwrap();
-        assert_eq!(md.matches("superseded (dropped by a retry or an edit)").count(), 2);
+        assert_eq!(
+            md.matches("superseded (dropped by a retry or an edit)")
+                .count(),
+            2
+        );
 
         let other = tempfile::tempdir().unwrap();
         let copy = Store::open(other.path()).unwrap();

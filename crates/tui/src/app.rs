@@ -89,7 +89,7 @@ pub struct App {
     origins: VecDeque<(RequestId, Screen)>,
     /// While an answer is applied: the screen its request came from, and its id.
     answer_origin: Option<Screen>,
-    answer_request: Option<RequestId>,
+    pub(crate) answer_request: Option<RequestId>,
     /// Selected row of the slash-command popup.
     pub palette_sel: usize,
     pub history: HistoryScreen,
@@ -516,6 +516,8 @@ impl App {
 
     /// Rebuilds the conversation and the trace from a stored session.
     fn load_session(&mut self, info: SessionInfo, messages: Vec<Message>, tool_runs: Vec<ToolRun>) {
+        // A fork's own notice (from the agent) says what happened; "resumed" would not.
+        let forked = self.answers_fork();
         self.conv.clear();
         self.trace.clear();
         self.meter.reset();
@@ -565,10 +567,12 @@ impl App {
                 Role::System => {}
             }
         }
-        self.notice(
-            NoticeLevel::Info,
-            format!("resumed session “{}”", info.title),
-        );
+        if !forked {
+            self.notice(
+                NoticeLevel::Info,
+                format!("resumed session “{}”", info.title),
+            );
+        }
         self.screen = Screen::Chat;
         self.focus = Focus::Input;
     }

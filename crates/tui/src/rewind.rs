@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use llm_repl_protocol::{NoticeLevel, Op};
+use llm_repl_protocol::{NoticeLevel, Op, RequestId};
 
 use crate::app::{App, Focus};
 use crate::keys::{Action, Context};
@@ -21,6 +21,8 @@ pub struct RewindState {
     pub editing: bool,
     /// Prompts in the context that /clear took off the screen (they keep their numbers).
     pub cleared_prompts: u32,
+    /// The request of the last fork sent: the session it loads is a fork, not a resume.
+    pub fork_request: Option<RequestId>,
 }
 
 impl App {
@@ -89,6 +91,12 @@ impl App {
     pub(crate) fn fork(&mut self, through_prompt: Option<u32>) {
         self.cancel_edit();
         self.send(Op::Fork { through_prompt });
+        self.rewind.fork_request = Some(self.last_request());
+    }
+
+    /// True while applying the agent's answer to the last fork sent.
+    pub(crate) fn answers_fork(&self) -> bool {
+        self.answer_request.is_some() && self.answer_request == self.rewind.fork_request
     }
 
     /// The prompt number of each item (None for items that are not a prompt in the context).

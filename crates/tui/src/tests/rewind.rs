@@ -255,3 +255,38 @@ fn the_browser_shows_a_fork_linked_to_its_parent() {
     assert!(text.contains("parent id s-parent"), "{text}");
     assert_snapshot!(t.backend());
 }
+
+#[test]
+fn the_session_a_fork_loads_is_not_announced_as_resumed() {
+    let mut app = app();
+    tool_finished(&mut app);
+    send_line(&mut app, "/fork");
+    ops(&mut app);
+    reply(
+        &mut app,
+        Event::SessionLoaded {
+            info: info(),
+            messages: vec![llm_repl_protocol::Message::user("q")],
+            tool_runs: vec![],
+        },
+    );
+    assert!(
+        !app.conv
+            .items
+            .iter()
+            .any(|i| i.text.contains("resumed session")),
+        "a fork is not a resume"
+    );
+    // A resume from the browser still says so.
+    app.apply_event(Event::SessionLoaded {
+        info: info(),
+        messages: vec![llm_repl_protocol::Message::user("q")],
+        tool_runs: vec![],
+    });
+    assert!(
+        app.conv
+            .items
+            .iter()
+            .any(|i| i.text.contains("resumed session"))
+    );
+}
