@@ -227,6 +227,7 @@ proptest! {
                 tools: Vec::new(),
                 max_tokens: None,
                 temperature: None,
+                prompt_tokens: None,
             };
             let mut stream = p.stream(request).await.expect("stream");
             let mut got_text = String::new();

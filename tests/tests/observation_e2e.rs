@@ -3,7 +3,7 @@
 //! while the user and the store get all of it; a prompt over the window is announced.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a test failure
 
-use llm_repl_core::estimate::estimate_text;
+use llm_repl_core::estimate::Estimator;
 use llm_repl_e2e::fake::{FakeServer, Reply};
 use llm_repl_e2e::home::TestHome;
 use serde_json::Value;
@@ -73,7 +73,7 @@ fn a_200k_line_print_reaches_the_model_as_head_marker_and_tail_under_the_cap() {
         .unwrap_or_else(|| panic!("no row in the tail: {tail}"));
     assert!(last_row > 90_000, "{tail}");
     // Under the cap, counted by the one estimator.
-    let tokens = estimate_text("fake-model", &observation);
+    let tokens = Estimator::for_model("fake-model").count(&observation);
     assert!(tokens <= 3000, "{tokens} tokens sent");
     assert!(
         requests[1].raw_body.len() < 40_000,

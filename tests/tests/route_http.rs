@@ -64,6 +64,7 @@ async fn ask(r: &Resilient) -> Result<String, String> {
         tools: Vec::new(),
         max_tokens: None,
         temperature: None,
+        prompt_tokens: None,
     };
     let mut stream = r.stream(request).await.map_err(|e| e.to_string())?;
     let mut text = String::new();

@@ -1,14 +1,10 @@
-//! Provider layers the binary adds around the configured provider: the response cache backed by
-//! the session store, and the configured sampling temperature.
+//! The response cache backed by the session store, the layer the binary adds around the
+//! configured provider. (The configured sampling temperature is set on each request by the
+//! agent in core, so the cache sees the request as it is sent.)
 //!
 //! The providers crate defines the cache ([`Cached`], the key, the recording format) but must not
 //! know the store, and the store must not know providers: this adapter is where the two meet.
 
-use std::sync::Arc;
-
-use futures::future::BoxFuture;
-use llm_repl_core::provider::ChatStream;
-use llm_repl_core::{ChatRequest, ListedModel, Provider, ProviderError};
 use llm_repl_providers::cache::{CacheKey, RecordedResponse, ResponseCache};
 use llm_repl_store::Store;
 
@@ -43,56 +39,14 @@ impl ResponseCache for StoreCache {
     }
 }
 
-/// Sets the configured temperature on every request that does not carry one (the agent's
-/// requests leave it to the provider).
-pub struct WithTemperature {
-    inner: Arc<dyn Provider>,
-    temperature: f32,
-}
-
-impl WithTemperature {
-    pub fn new(inner: Arc<dyn Provider>, temperature: f32) -> Self {
-        Self { inner, temperature }
-    }
-}
-
-impl Provider for WithTemperature {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn default_model(&self) -> &str {
-        self.inner.default_model()
-    }
-
-    fn is_mock(&self) -> bool {
-        self.inner.is_mock()
-    }
-
-    fn context_window(&self, model: &str) -> BoxFuture<'_, Option<u64>> {
-        self.inner.context_window(model)
-    }
-
-    fn list_models(&self) -> BoxFuture<'_, Result<Vec<ListedModel>, ProviderError>> {
-        self.inner.list_models()
-    }
-
-    fn served_by(&self) -> Option<(String, String)> {
-        self.inner.served_by()
-    }
-
-    fn stream(&self, mut request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
-        request.temperature.get_or_insert(self.temperature);
-        self.inner.stream(request)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use futures::StreamExt;
-    use llm_repl_core::StreamItem;
+    use futures::future::BoxFuture;
+    use llm_repl_core::provider::ChatStream;
+    use llm_repl_core::{ChatRequest, Provider, ProviderError, StreamItem};
     use llm_repl_protocol::{Message, Usage};
     use llm_repl_providers::cache::{Cached, cache_key};
 
@@ -131,13 +85,15 @@ mod tests {
         }
     }
 
+    /// A request as the agent sends it with `temperature = 0` configured.
     fn request() -> ChatRequest {
         ChatRequest {
             model: String::new(),
             messages: vec![Message::user("hello")],
             tools: Vec::new(),
             max_tokens: None,
-            temperature: None,
+            temperature: Some(0.0),
+            prompt_tokens: None,
         }
     }
 
@@ -155,15 +111,12 @@ mod tests {
             echo.clone(),
             Arc::new(StoreCache::new(store.clone())),
         ));
-        let layered = WithTemperature::new(cached, 0.0);
-        let first = drain(&layered).await;
-        let second = drain(&layered).await;
+        let first = drain(cached.as_ref()).await;
+        let second = drain(cached.as_ref()).await;
         assert_eq!(*echo.seen.lock().unwrap(), vec![Some(0.0)], "one call only");
         assert_eq!(first[0], second[0]);
         assert_eq!(second[1], StreamItem::Usage(Usage::default()));
-        let mut req = request();
-        req.temperature = Some(0.0);
-        let key = cache_key("echo", "echo-1", &req).unwrap();
+        let key = cache_key("echo", "echo-1", &request()).unwrap();
         let stored = store.cache_get(key.0.as_bytes()).unwrap().unwrap();
         let rec = RecordedResponse::from_bytes(&stored).unwrap();
         assert_eq!(
@@ -174,14 +127,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_explicit_temperature_is_kept_and_unreadable_entries_are_misses() {
+    async fn other_temperatures_are_not_cached_and_unreadable_entries_are_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
         let echo = Arc::new(Echo::default());
-        let layered = WithTemperature::new(echo.clone(), 0.7);
-        let mut req = request();
-        req.temperature = Some(0.2);
-        let _ = layered.stream(req).await.unwrap();
-        let _ = layered.stream(request()).await.unwrap();
-        assert_eq!(*echo.seen.lock().unwrap(), vec![Some(0.2), Some(0.7)]);
+        let cached = Cached::new(echo.clone(), Arc::new(StoreCache::new(store)));
+        let mut warm = request();
+        warm.temperature = Some(0.7);
+        let _ = cached.stream(warm.clone()).await.unwrap();
+        let _ = cached.stream(warm).await.unwrap();
+        assert_eq!(
+            *echo.seen.lock().unwrap(),
+            vec![Some(0.7), Some(0.7)],
+            "both calls reached the provider"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();

@@ -14,7 +14,7 @@ use llm_repl_providers::router::{RouteObserver, RouteReport, RouteTarget, Router
 use llm_repl_store::Store;
 use tokio::sync::mpsc;
 
-use crate::cache_adapter::{StoreCache, WithTemperature};
+use crate::cache_adapter::StoreCache;
 use crate::paths;
 use crate::settings::{Settings, env};
 
@@ -126,8 +126,8 @@ fn local_utc_offset_secs() -> i32 {
     }
 }
 
-/// The provider (or route) `name`, with the response cache and the configured temperature
-/// around it. A route is built over its candidates; anything else as one configured provider.
+/// The provider (or route) `name`, with the response cache around it (the agent sets the
+/// configured temperature on each request). A route is built over its candidates; anything else as one configured provider.
 fn build_provider(
     name: &str,
     config: &llm_repl_core::Config,
@@ -155,9 +155,6 @@ fn build_provider(
             });
         });
         provider = Arc::new(Cached::new(provider, cache.clone()).with_hit_observer(on_hit));
-    }
-    if let Some(t) = config.temperature {
-        provider = Arc::new(WithTemperature::new(provider, t));
     }
     Ok(provider)
 }

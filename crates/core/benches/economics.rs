@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use llm_repl_core::estimate::{estimate_messages, estimate_text};
+use llm_repl_core::estimate::Estimator;
 use llm_repl_core::pricing::PriceTable;
 use llm_repl_protocol::{Message, Usage};
 
@@ -15,10 +15,10 @@ fn main() {
     println!("price table parse (first use): {:?}", t.elapsed());
 
     let t = Instant::now();
-    estimate_text("gpt-4o", "x");
+    Estimator::for_model("gpt-4o").count("x");
     println!("o200k_base encoder build (first use): {:?}", t.elapsed());
     let t = Instant::now();
-    estimate_text("gpt-4", "x");
+    Estimator::for_model("gpt-4").count("x");
     println!("cl100k_base encoder build (first use): {:?}", t.elapsed());
 
     let line = "message with some text about python code and data frames, lorem ipsum dolor ";
@@ -29,10 +29,10 @@ fn main() {
     let t = Instant::now();
     let mut tokens = 0;
     for _ in 0..runs {
-        tokens = estimate_messages("gpt-4o", &messages, &[]);
+        tokens = Estimator::for_model("gpt-4o").prompt(&messages, &[]);
     }
     println!(
-        "estimate_messages, 200 messages / {tokens} tokens: {:?} per call",
+        "Estimator::prompt from scratch, 200 messages / {tokens} tokens: {:?} per call",
         t.elapsed() / runs
     );
 

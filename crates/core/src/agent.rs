@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::{Budgets, Scope};
 use crate::config::Config;
+use crate::estimate::PromptTokens;
 use crate::ids;
 use crate::persist::Recorder;
 use crate::pricing::PriceTable;
@@ -77,6 +78,9 @@ pub struct Agent {
     pub(crate) events: mpsc::UnboundedSender<Event>,
     pub(crate) info: SessionInfo,
     pub(crate) history: Vec<Message>,
+    /// Token counts of `history`'s messages, kept so each step counts only what is new. Whoever
+    /// cuts `history` back calls its `truncate` (a rewind) or `clear` (a replaced history).
+    pub(crate) prompt_tokens: PromptTokens,
     pub(crate) meter: Meter,
     pub(crate) budgets: Budgets,
     next_turn: TurnId,
@@ -123,6 +127,7 @@ impl Agent {
             events: events_tx,
             info,
             history: Vec::new(),
+            prompt_tokens: PromptTokens::new(),
             meter,
             budgets,
             next_turn: 1,
@@ -328,6 +333,7 @@ impl Agent {
         // The session being left keeps no interpreter or process running.
         self.deps.tools.end_session(&self.info.id);
         self.history.clear();
+        self.prompt_tokens.clear();
         if let Ok(mut remembered) = self.approvals.remembered.lock() {
             remembered.clear();
         }
@@ -446,6 +452,8 @@ impl Agent {
             turn,
             prompt,
             history: std::mem::take(&mut self.history),
+            prompt_tokens: std::mem::take(&mut self.prompt_tokens),
+            temperature: self.deps.config.temperature,
             system_prompt: self.system_prompt(),
             model: self.info.model.clone(),
             provider: self.deps.provider.clone(),
@@ -497,6 +505,8 @@ impl Agent {
                         turn,
                         reason: FinishReason::Failed,
                         history: snapshot.0,
+                        // Counted again from scratch: the turn's counts went with it.
+                        prompt_tokens: PromptTokens::new(),
                         meter: snapshot.1,
                     }
                 }
@@ -516,6 +526,7 @@ impl Agent {
                 .count()
                 == 1;
         self.history = out.history;
+        self.prompt_tokens = out.prompt_tokens;
         self.meter = out.meter;
         if first_turn_done && self.deps.config.store.model_titles && !self.deps.provider.is_mock() {
             let prompt = self

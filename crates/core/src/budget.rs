@@ -16,7 +16,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::config::BudgetConfig;
-use crate::estimate::estimate_messages;
 use crate::pricing::{ModelPrice, PriceTable, format_usd};
 use crate::provider::ChatRequest;
 
@@ -197,7 +196,7 @@ pub struct Preflight {
     pub decision: Decision,
 }
 
-/// Counts the request's prompt, prices its worst case on `provider`/`model` (the request's model,
+/// Takes the request's prompt size (the agent's incremental count, else counted now), prices its worst case on `provider`/`model` (the request's model,
 /// already resolved) and asks the budgets. The model call must not be made when
 /// `decision.is_refused()`.
 pub fn preflight(
@@ -207,7 +206,7 @@ pub fn preflight(
     provider: &str,
     request: &ChatRequest,
 ) -> Preflight {
-    let prompt_tokens = estimate_messages(&request.model, &request.messages, &request.tools);
+    let prompt_tokens = request.estimated_prompt_tokens();
     let max_output = request.max_tokens.map_or(DEFAULT_MAX_OUTPUT, u64::from);
     let estimate = call_estimate(
         table.lookup(provider, &request.model),

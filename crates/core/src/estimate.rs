@@ -1,20 +1,27 @@
-//! Token counting done locally: the prompt size for budget checks and routing, and the usage of a
-//! call whose provider reported none (flagged `estimated`).
+//! The one token estimator: the prompt size for budget checks, routing and the context-window
+//! warning, and the usage of a call whose provider reported none (flagged `estimated`).
 //!
-//! Encodings (tiktoken-rs, tables compiled in):
+//! [`Estimator::for_model`] picks the encoding from the model's name, and every count goes
+//! through [`Estimator::count`]; messages, tool definitions and whole prompts are sums of it with
+//! the framing tokens below. Encodings (tiktoken-rs, tables compiled in):
 //! - `o200k_base` for gpt-4o, gpt-4.1, gpt-5, the o-series (o1, o3, o4-mini) and gpt-oss;
 //! - `cl100k_base` for gpt-4 / gpt-3.5 and, as the documented fallback, every other family
 //!   (Llama, Qwen, Mistral, Claude, Gemini, ...). Their own tokenizers are not shipped; cl100k
 //!   is close for modern BPE vocabularies (Llama 3's 128k vocabulary extends cl100k's, so
 //!   cl100k counts at least as many tokens there), which errs on the side of a higher budget
-//!   estimate.
+//!   estimate;
+//! - [`Encoding::Bytes`], one token per 4 bytes rounded up, for the offline `mock` model (it has
+//!   no tokenizer and is free, so an exact count buys nothing, while building a table costs the
+//!   first turn tens of milliseconds and megabytes), and whenever an encoder fails to build.
 //!
 //! Building an encoder parses a multi-megabyte table (measured with `cargo bench -p
 //! llm-repl-core --bench economics` on the 2-core development machine: o200k_base about 90 ms,
 //! cl100k_base about 35 ms in release; about 0.5 s and 0.25 s in a debug build). It happens once
 //! per encoding, lazily, behind a `OnceLock`. Call [`warm_up`] from a blocking task
-//! at start-up so the first turn does not pay for it. Should an encoder ever fail to build, the
-//! count falls back to one token per 4 bytes, rounded up.
+//! at start-up so the first turn does not pay for it.
+//!
+//! A conversation is counted incrementally: [`PromptTokens`] keeps each message's count, so a
+//! step of the loop counts only the messages added since the last one.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -23,6 +30,9 @@ use llm_repl_protocol::{Message, Role, Usage};
 use tiktoken_rs::CoreBPE;
 
 use crate::tool::ToolSpec;
+
+mod prompt;
+pub use prompt::PromptTokens;
 
 /// Framing tokens per message (`<|start|>role ... <|end|>`), from OpenAI's cookbook.
 const PER_MESSAGE: u64 = 3;
@@ -35,33 +45,39 @@ const PER_TOOL_CALL: u64 = 3;
 /// slightly, which is the safe side for budgets.
 const PER_TOOL_SPEC: u64 = 8;
 
-/// A BPE encoding family.
+/// A token encoding: a BPE family, or the byte approximation (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Encoding {
     O200kBase,
     Cl100kBase,
+    /// One token per 4 bytes, rounded up.
+    Bytes,
 }
 
-/// The encoding used to count tokens of `model` (see the module doc for the rules).
-pub fn encoding_for_model(model: &str) -> Encoding {
-    let m = model.to_ascii_lowercase();
-    // OpenRouter-style `vendor/model`: the model part decides.
-    let m = m.rsplit('/').next().unwrap_or(&m);
-    let o_series = m.len() >= 2
-        && m.starts_with('o')
-        && m.as_bytes()[1].is_ascii_digit()
-        && !m.starts_with("o0");
-    if m.starts_with("gpt-4o")
-        || m.starts_with("gpt-4.1")
-        || m.starts_with("gpt-4.5")
-        || m.starts_with("gpt-5")
-        || m.starts_with("gpt-oss")
-        || m.starts_with("chatgpt-4o")
-        || o_series
-    {
-        Encoding::O200kBase
-    } else {
-        Encoding::Cl100kBase
+impl Encoding {
+    /// The encoding used to count tokens of `model` (see the module doc for the rules).
+    pub fn for_model(model: &str) -> Encoding {
+        let m = model.to_ascii_lowercase();
+        // OpenRouter-style `vendor/model`: the model part decides.
+        let m = m.rsplit('/').next().unwrap_or(&m);
+        let o_series = m.len() >= 2
+            && m.starts_with('o')
+            && m.as_bytes()[1].is_ascii_digit()
+            && !m.starts_with("o0");
+        if m == "mock" {
+            Encoding::Bytes
+        } else if m.starts_with("gpt-4o")
+            || m.starts_with("gpt-4.1")
+            || m.starts_with("gpt-4.5")
+            || m.starts_with("gpt-5")
+            || m.starts_with("gpt-oss")
+            || m.starts_with("chatgpt-4o")
+            || o_series
+        {
+            Encoding::O200kBase
+        } else {
+            Encoding::Cl100kBase
+        }
     }
 }
 
@@ -71,11 +87,12 @@ fn encoder(encoding: Encoding) -> Option<&'static CoreBPE> {
     let cell = match encoding {
         Encoding::O200kBase => &O200K,
         Encoding::Cl100kBase => &CL100K,
+        Encoding::Bytes => return None,
     };
     cell.get_or_init(|| {
         let built = match encoding {
             Encoding::O200kBase => tiktoken_rs::o200k_base().map_err(|e| e.to_string()),
-            Encoding::Cl100kBase => tiktoken_rs::cl100k_base().map_err(|e| e.to_string()),
+            _ => tiktoken_rs::cl100k_base().map_err(|e| e.to_string()),
         };
         built
             .map_err(|e| {
@@ -95,21 +112,6 @@ pub fn warm_up() -> Duration {
     start.elapsed()
 }
 
-/// Tokens of a piece of text for `model`.
-pub fn estimate_text(model: &str, text: &str) -> u64 {
-    count(encoding_for_model(model), text)
-}
-
-fn count(encoding: Encoding, text: &str) -> u64 {
-    if text.is_empty() {
-        return 0;
-    }
-    match encoder(encoding) {
-        Some(bpe) => bpe.encode_ordinary(text).len() as u64,
-        None => (text.len() as u64).div_ceil(4),
-    }
-}
-
 fn role_name(role: Role) -> &'static str {
     match role {
         Role::System => "system",
@@ -119,179 +121,85 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-/// Prompt tokens of a request: every message with its framing, the tool calls it carries, the
-/// tool definitions, and the reply priming.
-pub fn estimate_messages(model: &str, messages: &[Message], tools: &[ToolSpec]) -> u64 {
-    let enc = encoding_for_model(model);
-    let mut n = REPLY_PRIMING;
-    for m in messages {
-        n += PER_MESSAGE + count(enc, role_name(m.role)) + count(enc, &m.content);
+/// Counts tokens for one model; see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Estimator {
+    encoding: Encoding,
+}
+
+impl Estimator {
+    /// The estimator for `model`'s encoding (an empty name: the cl100k fallback).
+    pub fn for_model(model: &str) -> Self {
+        Self {
+            encoding: Encoding::for_model(model),
+        }
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// Tokens of a piece of text: the encoding's count, or one per 4 bytes (rounded up) for
+    /// [`Encoding::Bytes`] and when the encoder could not be built.
+    pub fn count(&self, text: &str) -> u64 {
+        if text.is_empty() {
+            return 0;
+        }
+        match encoder(self.encoding) {
+            Some(bpe) => bpe.encode_ordinary(text).len() as u64,
+            None => (text.len() as u64).div_ceil(4),
+        }
+    }
+
+    /// One message as sent: its framing, role, text, the tool calls it carries and the id of the
+    /// call it answers.
+    pub fn message(&self, m: &Message) -> u64 {
+        let mut n = PER_MESSAGE + self.count(role_name(m.role)) + self.count(&m.content);
         for call in &m.tool_calls {
-            n += PER_TOOL_CALL + count(enc, &call.name) + count(enc, &call.arguments);
+            n += PER_TOOL_CALL + self.count(&call.name) + self.count(&call.arguments);
         }
         if let Some(id) = &m.tool_call_id {
-            n += count(enc, id);
+            n += self.count(id);
+        }
+        n
+    }
+
+    /// The tool definitions of a request.
+    pub fn tools(&self, tools: &[ToolSpec]) -> u64 {
+        tools
+            .iter()
+            .map(|spec| {
+                PER_TOOL_SPEC
+                    + self.count(&spec.name)
+                    + self.count(&spec.description)
+                    + self.count(&spec.parameters.to_string())
+            })
+            .sum()
+    }
+
+    /// Prompt tokens of a request counted from scratch: every message, the tool definitions and
+    /// the reply priming. A loop that sends a growing conversation counts it with
+    /// [`PromptTokens`] instead, which gives the same figure.
+    pub fn prompt(&self, messages: &[Message], tools: &[ToolSpec]) -> u64 {
+        REPLY_PRIMING + messages.iter().map(|m| self.message(m)).sum::<u64>() + self.tools(tools)
+    }
+
+    /// The usage of a call whose provider reported none: the prompt (already counted) and the
+    /// answer's text and tool calls, flagged `estimated`.
+    pub fn usage(&self, prompt_tokens: u64, answer: &Message) -> Usage {
+        let mut output = self.count(&answer.content);
+        for call in &answer.tool_calls {
+            output += PER_TOOL_CALL + self.count(&call.name) + self.count(&call.arguments);
+        }
+        Usage {
+            input: prompt_tokens,
+            output,
+            cached: 0,
+            reasoning: 0,
+            estimated: true,
         }
     }
-    for spec in tools {
-        n += PER_TOOL_SPEC
-            + count(enc, &spec.name)
-            + count(enc, &spec.description)
-            + count(enc, &spec.parameters.to_string());
-    }
-    n
-}
-
-/// The usage of a call whose provider reported none: the prompt counted, the answer's text and
-/// tool-call arguments counted, flagged `estimated`.
-pub fn estimate_usage(
-    model: &str,
-    messages: &[Message],
-    tools: &[ToolSpec],
-    answer: &Message,
-) -> Usage {
-    let enc = encoding_for_model(model);
-    let mut output = count(enc, &answer.content);
-    for call in &answer.tool_calls {
-        output += PER_TOOL_CALL + count(enc, &call.name) + count(enc, &call.arguments);
-    }
-    Usage {
-        input: estimate_messages(model, messages, tools),
-        output,
-        cached: 0,
-        reasoning: 0,
-        estimated: true,
-    }
-}
-
-/// A rough token count (about four bytes a token) used when a provider reports no usage.
-pub(crate) fn rough_text_tokens(text: &str) -> u64 {
-    (text.len() as u64).div_ceil(4)
-}
-
-/// The rough count of a whole request, for the same case.
-pub(crate) fn rough_request_tokens(request: &crate::provider::ChatRequest) -> u64 {
-    let messages: u64 = request
-        .messages
-        .iter()
-        .map(|m| {
-            4 + rough_text_tokens(&m.content)
-                + m.tool_calls
-                    .iter()
-                    .map(|c| rough_text_tokens(&c.arguments) + rough_text_tokens(&c.name))
-                    .sum::<u64>()
-        })
-        .sum();
-    let tools: u64 = request
-        .tools
-        .iter()
-        .map(|t| rough_text_tokens(&t.parameters.to_string()) + rough_text_tokens(&t.description))
-        .sum();
-    messages + tools
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use llm_repl_protocol::ToolCall;
-
-    #[test]
-    fn encodings_by_family() {
-        for m in [
-            "gpt-4o",
-            "gpt-4o-mini-2024-07-18",
-            "gpt-4.1-nano",
-            "o3",
-            "o4-mini",
-            "gpt-5",
-        ] {
-            assert_eq!(encoding_for_model(m), Encoding::O200kBase, "{m}");
-        }
-        assert_eq!(
-            encoding_for_model("openai/gpt-4o-mini"),
-            Encoding::O200kBase
-        );
-        assert_eq!(
-            encoding_for_model("openai/gpt-oss-120b"),
-            Encoding::O200kBase
-        );
-        for m in [
-            "gpt-4",
-            "gpt-3.5-turbo",
-            "llama-3.3-70b-versatile",
-            "qwen/qwen3-32b",
-            "ollama",
-        ] {
-            assert_eq!(encoding_for_model(m), Encoding::Cl100kBase, "{m}");
-        }
-    }
-
-    #[test]
-    fn text_counts_are_exact() {
-        assert_eq!(estimate_text("gpt-4o", ""), 0);
-        assert_eq!(estimate_text("gpt-4o", "hello world"), 2);
-        assert_eq!(estimate_text("gpt-3.5-turbo", "hello world"), 2);
-        // Same text, different vocabularies.
-        let text = "Straße naïve 東京 🙂";
-        assert_ne!(estimate_text("gpt-4o", text), 0);
-        assert_ne!(estimate_text("gpt-4", text), 0);
-    }
-
-    #[test]
-    fn messages_include_framing_roles_calls_and_tools() {
-        // reply priming 3 + framing 3 + "user" 1 + "hello world" 2
-        assert_eq!(
-            estimate_messages("gpt-4o", &[Message::user("hello world")], &[]),
-            9
-        );
-        let call = ToolCall {
-            id: "c1".into(),
-            name: "python".into(),
-            arguments: r#"{"code":"1+1"}"#.into(),
-        };
-        let with_call = [
-            Message::user("hello world"),
-            Message::assistant("", vec![call]),
-        ];
-        let n = estimate_messages("gpt-4o", &with_call, &[]);
-        let call_tokens = PER_TOOL_CALL
-            + estimate_text("gpt-4o", "python")
-            + estimate_text("gpt-4o", r#"{"code":"1+1"}"#);
-        assert_eq!(
-            n,
-            9 + PER_MESSAGE + estimate_text("gpt-4o", "assistant") + call_tokens
-        );
-        let spec = ToolSpec {
-            name: "python".into(),
-            description: "Run Python".into(),
-            parameters: serde_json::json!({"type": "object"}),
-        };
-        let with_tool = estimate_messages("gpt-4o", &[Message::user("hello world")], &[spec]);
-        let spec_tokens = PER_TOOL_SPEC
-            + estimate_text("gpt-4o", "python")
-            + estimate_text("gpt-4o", "Run Python")
-            + estimate_text("gpt-4o", r#"{"type":"object"}"#);
-        assert_eq!(with_tool, 9 + spec_tokens);
-    }
-
-    #[test]
-    fn estimated_usage_is_flagged() {
-        let u = estimate_usage(
-            "gpt-4o-mini",
-            &[Message::user("hello world")],
-            &[],
-            &Message::assistant("hello world", vec![]),
-        );
-        assert_eq!((u.input, u.output, u.cached), (9, 2, 0));
-        assert!(u.estimated);
-    }
-
-    #[test]
-    fn warm_up_builds_once() {
-        let _elapsed = warm_up();
-        let a = encoder(Encoding::O200kBase).map(|e| e as *const CoreBPE);
-        let b = encoder(Encoding::O200kBase).map(|e| e as *const CoreBPE);
-        assert!(a.is_some());
-        assert_eq!(a, b, "one encoder, built once");
-    }
-}
+mod tests;

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use crate::estimate::estimate_text;
+use crate::estimate::Estimator;
 
 /// Tokens kept free for the marker and for counting differences where head, marker and tail
 /// join.
@@ -29,7 +29,7 @@ pub fn cap_for_model<'a>(model: &str, text: &'a str, max_tokens: u64) -> Cow<'a,
         return Cow::Borrowed(text);
     }
     if bytes <= max_tokens.saturating_mul(MAX_BYTES_PER_TOKEN)
-        && estimate_text(model, text) <= max_tokens
+        && Estimator::for_model(model).count(text) <= max_tokens
     {
         return Cow::Borrowed(text);
     }
@@ -93,7 +93,7 @@ fn fit(model: &str, text: &str, budget: u64, end: End) -> usize {
         if n == 0 {
             break;
         }
-        let tokens = estimate_text(model, piece(n)).max(1);
+        let tokens = Estimator::for_model(model).count(piece(n)).max(1);
         let scaled = |num: u64| {
             let v = (n as u128) * u128::from(num) / u128::from(tokens);
             usize::try_from(v).unwrap_or(usize::MAX)
@@ -155,7 +155,7 @@ mod tests {
         let text = numbered(200_000);
         for model in ["gpt-4o", "llama-3.3-70b-versatile"] {
             let capped = cap_for_model(model, &text, 2000);
-            let tokens = estimate_text(model, &capped);
+            let tokens = Estimator::for_model(model).count(&capped);
             assert!(tokens <= 2000, "{model}: {tokens} tokens");
             assert!(tokens >= 1500, "{model}: the budget is used: {tokens}");
             assert!(capped.starts_with("line 0\nline 1\n"), "{model}");
@@ -182,7 +182,7 @@ mod tests {
     fn one_huge_line_and_multibyte_text_are_cut_on_char_boundaries() {
         let text = "東京🙂".repeat(50_000);
         let capped = cap_for_model("gpt-4o", &text, 500);
-        assert!(estimate_text("gpt-4o", &capped) <= 500);
+        assert!(Estimator::for_model("gpt-4o").count(&capped) <= 500);
         assert!(capped.starts_with("東京"));
         assert!(capped.ends_with("🙂"));
         assert!(

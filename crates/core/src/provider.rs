@@ -16,6 +16,20 @@ pub struct ChatRequest {
     pub tools: Vec<ToolSpec>,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
+    /// The prompt's size as the agent counted it (incrementally, see
+    /// [`crate::estimate::PromptTokens`]), so a provider that needs it (a route ranking its
+    /// candidates) does not count the whole conversation again; `None`: not counted.
+    pub prompt_tokens: Option<u64>,
+}
+
+impl ChatRequest {
+    /// The prompt's tokens: the agent's count when it made one, else counted now with the
+    /// request model's estimator.
+    pub fn estimated_prompt_tokens(&self) -> u64 {
+        self.prompt_tokens.unwrap_or_else(|| {
+            crate::estimate::Estimator::for_model(&self.model).prompt(&self.messages, &self.tools)
+        })
+    }
 }
 
 /// One piece of a streamed answer.
@@ -113,6 +127,14 @@ pub trait Provider: Send + Sync {
     /// `name()` and the requested model (a route picks one of several). Prices use it.
     fn served_by(&self) -> Option<(String, String)> {
         None
+    }
+
+    /// True when the provider reads [`ChatRequest::prompt_tokens`] (a route ranks its candidates
+    /// by it): the agent then counts every request's prompt, incrementally, and sets it. Other
+    /// providers are sent it only when the agent counted anyway (budgets, a full window), so a
+    /// run that needs no count never builds a tokenizer.
+    fn uses_prompt_tokens(&self) -> bool {
+        false
     }
 
     /// The context window of `model` as the provider's model list reports it (OpenRouter's

@@ -30,6 +30,7 @@ pub(crate) fn spawn(
             tools: Vec::new(),
             max_tokens: Some(16),
             temperature: Some(0.0),
+            prompt_tokens: None,
         };
         let Ok(mut stream) = provider.stream(request).await else {
             return;

@@ -1,17 +1,27 @@
-//! Running one tool call: validate, ask approval where the policy says so, run, stream output.
+//! A tool call's whole lifecycle, owned here and nowhere else: `ToolCallStarted`, then
+//! (for a call that runs) validation, approval where the policy says so, the run and its streamed
+//! output, then the result recorded and `ToolCallFinished`. [`handle_call`] sends exactly one
+//! Started and one Finished, in that order and with the call's id, on every path: a normal run,
+//! an unknown tool, broken arguments, a denial, an interrupt (while running, while waiting for
+//! approval, or before the call started), a repeated call the loop guard refuses, and a tool that
+//! panics (finished as an error, then the panic goes on to the turn, which drops the turn).
 //!
 //! Whatever goes wrong here becomes an observation for the model (with a status), so a model
 //! that sends broken JSON or names a tool that does not exist gets told and can correct itself.
 
 use std::path::Path;
 
+use futures::FutureExt;
 use llm_repl_protocol::{
-    ApprovalDecision, ApprovalRequest, Event, NoticeLevel, ToolCall, ToolStatus, TurnId,
+    ApprovalDecision, ApprovalRequest, Event, Message, NoticeLevel, ToolCall, ToolResult,
+    ToolStatus, TurnId,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::Approvals;
+use crate::observation;
+use crate::persist::Recorder;
 use crate::tool::{Assessment, OutputSink, ToolContext, ToolRegistry};
 
 pub(crate) struct CallContext<'a> {
@@ -24,6 +34,107 @@ pub(crate) struct CallContext<'a> {
     pub cancel: &'a CancellationToken,
     pub workdir: &'a Path,
     pub session_id: &'a str,
+    pub recorder: &'a Recorder,
+    /// The model the observation is capped for.
+    pub model: &'a str,
+    /// Tokens of one result the model is shown (0: all).
+    pub observation_tokens: u64,
+}
+
+/// How the loop wants a call handled.
+pub(crate) enum Gate {
+    /// Run it (validate, approve, run).
+    Run,
+    /// Do not run it: the loop guard refuses a repeated call with this observation.
+    RefuseRepeat(String),
+    /// Do not run it: the turn was interrupted before the call started.
+    Interrupted,
+}
+
+/// Handles one call from start to finish (see the module doc) and returns the result as the
+/// model is shown it (capped to `observation_tokens`), already stored.
+pub(crate) async fn handle_call(ctx: &CallContext<'_>, call: &ToolCall, gate: Gate) -> ToolResult {
+    ctx.emit(Event::ToolCallStarted {
+        turn: ctx.turn,
+        call: call.clone(),
+    });
+    let (session, recorder) = (ctx.session_id, ctx.recorder);
+    recorder.tool_run(session, call, ToolStatus::Running, 0, "");
+    let ran = match gate {
+        Gate::Run => match std::panic::AssertUnwindSafe(run_call(ctx, call))
+            .catch_unwind()
+            .await
+        {
+            Ok(ran) => ran,
+            Err(panic) => {
+                // The call still finishes (its pane shows it failed); the panic then goes on to
+                // the turn, which is dropped as any bug in a turn is.
+                let what = panic_text(&*panic);
+                let text = format!("error: the tool failed unexpectedly ({what})");
+                let ran = Ran::early(ToolStatus::Error, text, "tool panicked");
+                finish(ctx, call, &ran, false);
+                std::panic::resume_unwind(panic);
+            }
+        },
+        Gate::RefuseRepeat(text) => Ran::early(ToolStatus::Error, text, "refused (repeated)"),
+        Gate::Interrupted => Ran::early(
+            ToolStatus::Interrupted,
+            "interrupted by the user before this call ran".into(),
+            "interrupted before it started",
+        ),
+    };
+    finish(ctx, call, &ran, true)
+}
+
+/// Stores a call's outcome (the tool run, the audit entry and, when `observe`, the observation
+/// message), then tells the frontend the call finished. The observation is durable before the
+/// frontend sees the call as finished.
+fn finish(ctx: &CallContext<'_>, call: &ToolCall, ran: &Ran, observe: bool) -> ToolResult {
+    let (session, recorder) = (ctx.session_id, ctx.recorder);
+    // The screen gets the whole result; the model (the history, and the stored message the
+    // history is rebuilt from) gets at most `observation_tokens` of it.
+    let result = ToolResult {
+        call_id: call.id.clone(),
+        content: ran.content.clone(),
+        is_error: ran.status != ToolStatus::Ok,
+    };
+    let seen = ToolResult {
+        content: observation::cap_for_model(ctx.model, &result.content, ctx.observation_tokens)
+            .into_owned(),
+        ..result.clone()
+    };
+    let output = if ran.output.is_empty() {
+        &result.content
+    } else {
+        &ran.output
+    };
+    recorder.tool_run(session, call, ran.status, ran.duration_ms, output);
+    if observe {
+        recorder.message(session, &Message::tool(&seen));
+    }
+    recorder.audit(
+        "tool",
+        serde_json::json!({
+            "session": session, "call": call.id, "tool": call.name,
+            "arguments": call.arguments, "status": ran.status, "duration_ms": ran.duration_ms,
+            "decision": ran.decision,
+        }),
+    );
+    ctx.emit(Event::ToolCallFinished {
+        call_id: call.id.clone(),
+        status: ran.status,
+        duration_ms: ran.duration_ms,
+        result,
+    });
+    seen
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 impl CallContext<'_> {
@@ -33,7 +144,7 @@ impl CallContext<'_> {
 }
 
 /// What one call produced.
-pub(crate) struct Ran {
+struct Ran {
     pub status: ToolStatus,
     /// The observation for the model.
     pub content: String,
@@ -60,12 +171,8 @@ impl Ran {
 /// Output kept per call for the store (the tool itself caps what the model sees).
 const STORED_OUTPUT_MAX: usize = 1024 * 1024;
 
-/// Runs one call.
-pub(crate) async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> Ran {
-    ctx.emit(Event::ToolCallStarted {
-        turn: ctx.turn,
-        call: call.clone(),
-    });
+/// Validates, approves and runs one call (the part of [`handle_call`] that does the work).
+async fn run_call(ctx: &CallContext<'_>, call: &ToolCall) -> Ran {
     let Some(tool) = ctx.tools.get(&call.name) else {
         let names = ctx.tools.names().join(", ");
         let text = format!(

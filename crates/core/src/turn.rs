@@ -9,33 +9,35 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use llm_repl_protocol::{
-    Event, FinishReason, Message, NoticeLevel, ToolCall, ToolResult, ToolStatus, TurnId, Usage,
-};
+use llm_repl_protocol::{Event, FinishReason, Message, NoticeLevel, ToolCall, ToolResult, TurnId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::accumulate::Accumulator;
 use crate::agent::Approvals;
 use crate::budget::{self, Budgets, Decision, Spent};
-use crate::estimate;
-use crate::observation;
+use crate::estimate::{Estimator, PromptTokens};
 use crate::persist::Recorder;
 use crate::pricing::PriceTable;
 use crate::pricing::meter::Meter;
 use crate::provider::{ChatRequest, Provider, ProviderError};
 use crate::selection::Selection;
 use crate::tool::ToolRegistry;
-use crate::tools_run::{self, CallContext};
+use crate::tools_run::{self, CallContext, Gate};
 
 mod repeat;
-use repeat::{REPEAT_STOP, Repeat};
+use repeat::{REPEAT_STOP, Repeat, refusal};
 
 /// Everything a turn needs; it owns the history while it runs.
 pub(crate) struct TurnInput {
     pub turn: TurnId,
     pub prompt: String,
     pub history: Vec<Message>,
+    /// Token counts of `history`'s messages (see [`PromptTokens`]); given back with it.
+    pub prompt_tokens: PromptTokens,
+    /// The configured sampling temperature, set on every model call (`None`: the provider's
+    /// default).
+    pub temperature: Option<f32>,
     pub system_prompt: String,
     pub model: String,
     pub provider: Arc<dyn Provider>,
@@ -67,6 +69,7 @@ pub(crate) struct TurnOutput {
     pub turn: TurnId,
     pub reason: FinishReason,
     pub history: Vec<Message>,
+    pub prompt_tokens: PromptTokens,
     pub meter: Meter,
 }
 
@@ -135,6 +138,7 @@ pub(crate) async fn run(input: TurnInput) -> TurnOutput {
         turn: turn.input.turn,
         reason,
         history: turn.input.history,
+        prompt_tokens: turn.input.prompt_tokens,
         meter: turn.input.meter,
     }
 }
@@ -191,44 +195,25 @@ impl Turn {
                 return FinishReason::Completed;
             }
             for call in calls {
-                match self.repeat_check(&call) {
-                    Repeat::Fresh => {}
-                    Repeat::Warn => {
-                        let result = self.refuse_repeat(&call);
-                        self.input.history.push(Message::tool(&result));
-                        continue;
-                    }
-                    Repeat::Stop => {
-                        let result = self.refuse_repeat(&call);
-                        self.input.history.push(Message::tool(&result));
-                        self.emit(Event::Error {
-                            message: format!(
-                                "stopped: the model kept calling {} with the same arguments \
-                                 ({} times in this turn); rephrase the request or try another \
-                                 model",
-                                call.name, REPEAT_STOP
-                            ),
-                        });
-                        return FinishReason::Failed;
-                    }
-                }
-                let result = if self.input.cancel.is_cancelled() {
-                    // Every call needs an answer in the history; these never started.
-                    let result = ToolResult {
-                        call_id: call.id.clone(),
-                        content: "interrupted by the user before this call ran".into(),
-                        is_error: true,
-                    };
-                    let message = Message::tool(&result);
-                    self.input
-                        .recorder
-                        .message(&self.input.session_id, &message);
-                    result
-                } else {
-                    // Stores the observation itself, before its final event.
-                    self.run_call(&call).await
+                let repeat = self.repeat_check(&call);
+                let gate = match repeat {
+                    Repeat::Fresh if self.input.cancel.is_cancelled() => Gate::Interrupted,
+                    Repeat::Fresh => Gate::Run,
+                    Repeat::Warn | Repeat::Stop => Gate::RefuseRepeat(refusal(&call)),
                 };
+                // Every call gets its answer in the history (stored before its final event).
+                let result = self.handle_call(&call, gate).await;
                 self.input.history.push(Message::tool(&result));
+                if matches!(repeat, Repeat::Stop) {
+                    self.emit(Event::Error {
+                        message: format!(
+                            "stopped: the model kept calling {} with the same arguments ({} \
+                             times in this turn); rephrase the request or try another model",
+                            call.name, REPEAT_STOP
+                        ),
+                    });
+                    return FinishReason::Failed;
+                }
             }
             if self.input.cancel.is_cancelled() {
                 return FinishReason::Interrupted;
@@ -254,6 +239,7 @@ impl Turn {
             .is_some_and(|m| m.role == llm_repl_protocol::Role::User)
         {
             self.input.history.pop();
+            self.input.prompt_tokens.truncate(self.input.history.len());
         }
     }
 
@@ -266,15 +252,35 @@ impl Turn {
             messages,
             tools: self.input.tools.specs(),
             max_tokens: None,
-            temperature: None,
+            temperature: self.input.temperature,
+            prompt_tokens: None,
         }
     }
 
+    /// The request's prompt tokens, counted incrementally (only history messages new since the
+    /// last count: `request.messages` is the system prompt, then the framed history) and kept on
+    /// the request for the budget, the window check, the usage estimate and a route.
+    fn count_prompt(&mut self, request: &mut ChatRequest) -> u64 {
+        if let Some(n) = request.prompt_tokens {
+            return n;
+        }
+        let (system, history) = request.messages.split_at(1.min(request.messages.len()));
+        let n = self.input.prompt_tokens.prompt(
+            Estimator::for_model(&request.model),
+            system,
+            history,
+            &request.tools,
+        );
+        request.prompt_tokens = Some(n);
+        n
+    }
+
     /// Asks the budgets before a call. Returns false when the call must not be sent.
-    fn budget_allows(&self, request: &ChatRequest) -> bool {
+    fn budget_allows(&mut self, request: &mut ChatRequest) -> bool {
         if !self.input.budgets.has_limits() || self.input.provider.is_mock() {
             return true;
         }
+        self.count_prompt(request);
         let spent = self.spent();
         let check = budget::preflight(
             &self.input.prices,
@@ -313,7 +319,7 @@ impl Turn {
 
     /// Warns (once a turn) when the prompt about to be sent fills the model's context window:
     /// over it the provider refuses the call, so the user hears it from us first, in words.
-    fn check_window(&mut self, request: &ChatRequest) {
+    fn check_window(&mut self, request: &mut ChatRequest) {
         let Some(window) = self.input.context_window.filter(|w| *w > 0) else {
             return;
         };
@@ -342,7 +348,7 @@ impl Turn {
         if (bytes as u64) < window * 9 / 10 {
             return;
         }
-        let tokens = estimate::estimate_messages(&request.model, &request.messages, &request.tools);
+        let tokens = self.count_prompt(request);
         let text = if tokens >= window {
             format!(
                 "the prompt for this call is about {tokens} tokens, more than {}'s context window                  of {window}: the provider will probably refuse it. Start a new session (/new)                  or ask for less output",
@@ -381,9 +387,12 @@ impl Turn {
         self.input.model = current.model;
         self.input.context_window = current.context_window;
         self.learn_window().await;
-        let request = self.request();
-        self.check_window(&request);
-        if !self.budget_allows(&request) {
+        let mut request = self.request();
+        if self.input.provider.uses_prompt_tokens() {
+            self.count_prompt(&mut request);
+        }
+        self.check_window(&mut request);
+        if !self.budget_allows(&mut request) {
             return StepEnd::Refused;
         }
         let cancel = self.input.cancel.clone();
@@ -424,7 +433,7 @@ impl Turn {
         // A call that produced nothing (refused connection, HTTP error, interrupted before the
         // first piece) is not charged: there is no evidence the provider billed it.
         if received {
-            self.account(&acc, &calls, &request);
+            self.account(&acc, &calls, &mut request);
         }
         match outcome {
             Outcome::Done => StepEnd::Done(Message::assistant(acc.text(), calls)),
@@ -436,27 +445,17 @@ impl Turn {
 
     /// Adds one call's usage (reported, else estimated), prices it, records it, and tells the
     /// frontend.
-    fn account(&mut self, acc: &Accumulator, calls: &[ToolCall], request: &ChatRequest) {
+    fn account(&mut self, acc: &Accumulator, calls: &[ToolCall], request: &mut ChatRequest) {
         // Reported usage is exact and costs nothing to read; the tokenizer is only built (about
-        // 30-90 ms, once) when a provider reports none.
-        let usage = acc.usage().unwrap_or_else(|| {
-            if self.input.provider.is_mock() {
-                // The mock is free; a cheap count keeps the offline demo instant.
-                Usage {
-                    input: estimate::rough_request_tokens(request),
-                    output: estimate::rough_text_tokens(acc.text())
-                        + calls
-                            .iter()
-                            .map(|c| estimate::rough_text_tokens(&c.arguments) + 4)
-                            .sum::<u64>(),
-                    estimated: true,
-                    ..Usage::default()
-                }
-            } else {
+        // 30-90 ms, once) when a provider reports none (the mock model counts bytes instead).
+        let usage = match acc.usage() {
+            Some(usage) => usage,
+            None => {
+                let prompt = self.count_prompt(request);
                 let answer = Message::assistant(acc.text(), calls.to_vec());
-                estimate::estimate_usage(&request.model, &request.messages, &request.tools, &answer)
+                Estimator::for_model(&request.model).usage(prompt, &answer)
             }
-        });
+        };
         // Priced as whoever served it (a route names its chosen candidate); the price table
         // lists the mock and local servers as free.
         let (provider, model) = self.input.provider.served_by().unwrap_or_else(|| {
@@ -492,7 +491,8 @@ impl Turn {
         });
     }
 
-    async fn run_call(&self, call: &ToolCall) -> ToolResult {
+    /// Hands one call to the lifecycle owner ([`tools_run::handle_call`]).
+    async fn handle_call(&self, call: &ToolCall, gate: Gate) -> ToolResult {
         let ctx = CallContext {
             turn: self.input.turn,
             tools: &self.input.tools,
@@ -503,51 +503,11 @@ impl Turn {
             cancel: &self.input.cancel,
             workdir: &self.input.workdir,
             session_id: &self.input.session_id,
+            recorder: &self.input.recorder,
+            model: &self.input.model,
+            observation_tokens: self.input.observation_tokens,
         };
-        let session = &self.input.session_id;
-        let recorder = &self.input.recorder;
-        recorder.tool_run(session, call, ToolStatus::Running, 0, "");
-        let ran = tools_run::run_call(&ctx, call).await;
-        let duration_ms = ran.duration_ms;
-        // The screen gets the whole result; the model (the history, and the stored message the
-        // history is rebuilt from) gets at most `observation_tokens` of it.
-        let result = ToolResult {
-            call_id: call.id.clone(),
-            content: ran.content,
-            is_error: ran.status != ToolStatus::Ok,
-        };
-        let seen = ToolResult {
-            content: observation::cap_for_model(
-                &self.input.model,
-                &result.content,
-                self.input.observation_tokens,
-            )
-            .into_owned(),
-            ..result.clone()
-        };
-        let output = if ran.output.is_empty() {
-            &result.content
-        } else {
-            &ran.output
-        };
-        recorder.tool_run(session, call, ran.status, duration_ms, output);
-        // The observation is durable before the frontend sees the call as finished.
-        recorder.message(session, &Message::tool(&seen));
-        recorder.audit(
-            "tool",
-            serde_json::json!({
-                "session": session, "call": call.id, "tool": call.name,
-                "arguments": call.arguments, "status": ran.status, "duration_ms": duration_ms,
-                "decision": ran.decision,
-            }),
-        );
-        self.emit(Event::ToolCallFinished {
-            call_id: call.id.clone(),
-            status: ran.status,
-            duration_ms,
-            result,
-        });
-        seen
+        tools_run::handle_call(&ctx, call, gate).await
     }
 }
 

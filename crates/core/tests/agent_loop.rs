@@ -365,5 +365,5 @@ async fn a_long_tool_result_is_capped_for_the_model_but_not_for_the_screen() {
     );
     assert!(!seen.contains("line 2500\n"), "the middle is cut");
     assert!(seen.contains("[... output cut: "), "{seen}");
-    assert!(llm_repl_core::estimate::estimate_text("script-1", seen) <= 300);
+    assert!(llm_repl_core::estimate::Estimator::for_model("script-1").count(seen) <= 300);
 }

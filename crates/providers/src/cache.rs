@@ -279,6 +279,10 @@ impl Provider for Cached {
         self.inner.served_by()
     }
 
+    fn uses_prompt_tokens(&self) -> bool {
+        self.inner.uses_prompt_tokens()
+    }
+
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
         Box::pin(async move {
             let key = cache_key(self.inner.name(), self.inner.default_model(), &request);

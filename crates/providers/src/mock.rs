@@ -281,6 +281,7 @@ mod tests {
             }],
             max_tokens: None,
             temperature: None,
+            prompt_tokens: None,
         }
     }
 

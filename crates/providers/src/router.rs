@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use llm_repl_core::budget::DEFAULT_MAX_OUTPUT;
-use llm_repl_core::estimate::estimate_messages;
 use llm_repl_core::pricing::PriceTable;
 use llm_repl_core::pricing::route::{Candidate, Needs, RouteConfig, choice_reason, rank};
 use llm_repl_core::provider::ChatStream;
@@ -142,11 +141,12 @@ impl Router {
     }
 
     fn needs(&self, request: &ChatRequest) -> Needs {
-        // One count for all candidates: the documented fallback encoding (cl100k) is close
-        // enough to compare context windows and prices.
+        // One count for all candidates, made by the agent as the conversation grew (a route's
+        // name counts with the documented fallback encoding, cl100k, close enough to compare
+        // context windows and prices); counted here only for a request that carries none.
         Needs {
             tools: !request.tools.is_empty(),
-            prompt_tokens: estimate_messages("", &request.messages, &request.tools),
+            prompt_tokens: request.estimated_prompt_tokens(),
             max_output: request.max_tokens.map_or(DEFAULT_MAX_OUTPUT, u64::from),
             min_tier: self.min_tier,
         }
@@ -263,6 +263,10 @@ impl Provider for Router {
 
     fn served_by(&self) -> Option<(String, String)> {
         self.last_choice().map(|c| (c.provider, c.model))
+    }
+
+    fn uses_prompt_tokens(&self) -> bool {
+        true
     }
 
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {

@@ -204,6 +204,7 @@ mod tests {
             }],
             max_tokens: None,
             temperature: Some(0.0),
+            prompt_tokens: None,
         };
         let body = request_body(&req, "gpt-x");
         assert_eq!(body["model"], "gpt-x");

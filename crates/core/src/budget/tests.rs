@@ -232,6 +232,7 @@ fn preflight_refuses_a_call_over_the_daily_limit_before_it_is_sent() {
         tools: vec![],
         max_tokens: Some(10_000),
         temperature: None,
+        prompt_tokens: None,
     };
     // 9 prompt tokens * $2.50/M + 10,000 output * $10/M = 0.0000225 + 0.1.
     let p = preflight(table, &budgets, &spent(0.0, 0.95, 0.95), "openai", &request);

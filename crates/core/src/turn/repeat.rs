@@ -2,7 +2,7 @@
 //! arguments is allowed twice, refused (with an explanation the model sees) the third time, and
 //! ends the turn the fourth.
 
-use llm_repl_protocol::{Event, Message, ToolCall, ToolResult, ToolStatus};
+use llm_repl_protocol::ToolCall;
 
 use super::Turn;
 
@@ -33,33 +33,16 @@ impl Turn {
             _ => Repeat::Fresh,
         }
     }
+}
 
-    /// Answers a repeated call without running it (stored and shown like any other result).
-    pub(super) fn refuse_repeat(&self, call: &ToolCall) -> ToolResult {
-        let result = ToolResult {
-            call_id: call.id.clone(),
-            content: format!(
-                "error: you already called {} with exactly these arguments {} times in this \
-                 turn, and the result will not change. Use the earlier result, change the \
-                 arguments, or answer the user.",
-                call.name,
-                REPEAT_WARN - 1
-            ),
-            is_error: true,
-        };
-        self.emit(Event::ToolCallStarted {
-            turn: self.input.turn,
-            call: call.clone(),
-        });
-        self.input
-            .recorder
-            .message(&self.input.session_id, &Message::tool(&result));
-        self.emit(Event::ToolCallFinished {
-            call_id: call.id.clone(),
-            status: ToolStatus::Error,
-            duration_ms: 0,
-            result: result.clone(),
-        });
-        result
-    }
+/// The observation a refused repeated call gets (the call itself goes through the lifecycle
+/// owner, [`crate::tools_run::handle_call`], like any other).
+pub(super) fn refusal(call: &ToolCall) -> String {
+    format!(
+        "error: you already called {} with exactly these arguments {} times in this turn, and \
+         the result will not change. Use the earlier result, change the arguments, or answer \
+         the user.",
+        call.name,
+        REPEAT_WARN - 1
+    )
 }

@@ -76,6 +76,7 @@ fn request(temperature: Option<f32>, prompt: &str) -> ChatRequest {
         tools: vec![],
         max_tokens: Some(100),
         temperature,
+        prompt_tokens: None,
     }
 }
 

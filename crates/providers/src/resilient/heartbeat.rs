@@ -40,6 +40,7 @@ pub async fn heartbeat(
         tools: Vec::new(),
         max_tokens: Some(1),
         temperature: Some(0.0),
+        prompt_tokens: None,
     };
     let started = Instant::now();
     let call = async {

@@ -217,6 +217,10 @@ impl Provider for Resilient {
         self.shared.route[0].is_mock()
     }
 
+    fn uses_prompt_tokens(&self) -> bool {
+        self.shared.route.iter().any(|p| p.uses_prompt_tokens())
+    }
+
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
         let mut call = Call::new(self.shared.clone(), request);
         Box::pin(async move {

@@ -87,6 +87,7 @@ fn request(tools: bool) -> ChatRequest {
         },
         max_tokens: Some(1000),
         temperature: Some(0.0),
+        prompt_tokens: None,
     }
 }
 

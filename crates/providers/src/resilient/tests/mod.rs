@@ -141,6 +141,7 @@ fn request() -> ChatRequest {
         tools: Vec::new(),
         max_tokens: None,
         temperature: None,
+        prompt_tokens: None,
     }
 }
 
