@@ -326,37 +326,23 @@ impl Turn {
         if self.window_warned {
             return;
         }
-        // Tokens never outnumber bytes (plus framing): most prompts need no counting at all.
-        let bytes: usize = request
-            .messages
-            .iter()
-            .map(|m| {
-                m.content.len()
-                    + 16
-                    + m.tool_calls
-                        .iter()
-                        .map(|c| c.arguments.len() + c.name.len() + 8)
-                        .sum::<usize>()
-            })
-            .chain(
-                request
-                    .tools
-                    .iter()
-                    .map(|t| t.parameters.to_string().len() + t.description.len() + 16),
-            )
-            .sum();
-        if (bytes as u64) < window * 9 / 10 {
+        // Tokens never outnumber bytes (plus framing): most prompts need no counting at all
+        // (unless already counted, for the budget or a route).
+        if request.prompt_tokens.is_none() && prompt_bytes(request) < window * 9 / 10 {
             return;
         }
         let tokens = self.count_prompt(request);
         let text = if tokens >= window {
             format!(
-                "the prompt for this call is about {tokens} tokens, more than {}'s context window                  of {window}: the provider will probably refuse it. Start a new session (/new)                  or ask for less output",
+                "the prompt for this call is about {tokens} tokens, more than {}'s context window \
+                 of {window}: the provider will probably refuse it. Start a new session (/new) \
+                 or ask for less output",
                 request.model
             )
         } else if tokens >= window * 9 / 10 {
             format!(
-                "the context window is nearly full: this call's prompt is about {tokens} of                  {window} tokens; start a new session (/new) before it overflows"
+                "the context window is nearly full: this call's prompt is about {tokens} of \
+                 {window} tokens; start a new session (/new) before it overflows"
             )
         } else {
             return;
@@ -509,6 +495,29 @@ impl Turn {
         };
         tools_run::handle_call(&ctx, call, gate).await
     }
+}
+
+/// An upper bound of a request's prompt tokens from its bytes (plus framing), no tokenizer.
+fn prompt_bytes(request: &ChatRequest) -> u64 {
+    let bytes: usize = request
+        .messages
+        .iter()
+        .map(|m| {
+            m.content.len()
+                + 16
+                + m.tool_calls
+                    .iter()
+                    .map(|c| c.arguments.len() + c.name.len() + 8)
+                    .sum::<usize>()
+        })
+        .chain(
+            request
+                .tools
+                .iter()
+                .map(|t| t.parameters.to_string().len() + t.description.len() + 16),
+        )
+        .sum();
+    bytes as u64
 }
 
 enum Outcome {
