@@ -190,6 +190,36 @@ async fn a_stream_that_breaks_before_its_first_item_falls_back() {
 }
 
 #[tokio::test]
+async fn the_agents_prompt_count_is_used_not_recounted() {
+    let (openai, calls) = fake("openai", Mode::Answer);
+    let router = Router::new(
+        "small",
+        vec![target(openai, "gpt-3.5-turbo")],
+        Arc::new(PriceTable::builtin().clone()),
+        &RouteConfig::default(),
+    )
+    .unwrap();
+    assert!(
+        router.uses_prompt_tokens(),
+        "the agent must count for a route"
+    );
+    // A one-line prompt the agent counted as 20,000 tokens (its incremental count of a long
+    // history): the route judges by that figure, so the 16k model cannot take it.
+    let mut req = request(false);
+    req.prompt_tokens = Some(20_000);
+    let err = answer(&router, req).await.unwrap_err();
+    assert!(
+        err.message.contains("context window 16385"),
+        "{}",
+        err.message
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    // Without a count the request is counted here: a few tokens, served.
+    let items = answer(&router, request(false)).await.unwrap();
+    assert_eq!(items[0], StreamItem::Text("openai/gpt-3.5-turbo".into()));
+}
+
+#[tokio::test]
 async fn minimum_tier_and_context_filter_candidates() {
     let (groq, groq_calls) = fake("groq", Mode::Answer);
     let (openai, _) = fake("openai", Mode::Answer);
