@@ -61,6 +61,8 @@ impl Agent {
         let cut = self.cut_point(stored.as_deref());
         let dropped = (self.history.len() - cut) as u64;
         self.history.truncate(cut);
+        // The kept token counts of the cut messages go with them.
+        self.prompt_tokens.truncate(cut);
         if let Some(store) = self.recorder.store().cloned() {
             let result = store.supersede_last_prompt(&self.info.id);
             if let Err(e) = result {

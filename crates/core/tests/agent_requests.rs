@@ -15,7 +15,7 @@ use llm_repl_core::estimate::Estimator;
 use llm_repl_core::{
     Agent, AgentDeps, ChatRequest, ChatStream, Provider, ProviderError, ToolRegistry,
 };
-use llm_repl_protocol::FinishReason;
+use llm_repl_protocol::{FinishReason, Op};
 
 #[tokio::test]
 async fn the_configured_temperature_is_on_every_request() {
@@ -125,4 +125,40 @@ async fn a_provider_that_needs_the_count_gets_it_equal_to_a_count_from_scratch()
         assert_eq!(r.prompt_tokens, Some(scratch), "request {i}");
     }
     assert!(requests[4].prompt_tokens > requests[0].prompt_tokens);
+}
+
+#[tokio::test]
+async fn counts_stay_exact_across_retry_and_edit() {
+    let scripted = Arc::new(Scripted::default());
+    scripted.answers.lock().unwrap().extend([
+        call("c1", "echo", r#"{"text":"one"}"#),
+        text("first answer"),
+        text("second answer"),
+        text("an answer to the edited prompt"),
+        text("a retried answer"),
+    ]);
+    let mut h = spawn(Arc::new(Counting(scripted.clone())), None);
+    for prompt in ["first question", "second question"] {
+        submit(&h, prompt);
+        until_finished(&mut h).await;
+    }
+    // The history is cut back before the last prompt each time: its kept counts must go too.
+    h.ops
+        .send(Op::EditLast {
+            text: "the second question, edited to be a good deal longer than it was".into(),
+        })
+        .unwrap();
+    until_finished(&mut h).await;
+    h.ops.send(Op::Retry).unwrap();
+    until_finished(&mut h).await;
+    let requests = scripted.requests.lock().unwrap();
+    assert_eq!(requests.len(), 5);
+    for (i, r) in requests.iter().enumerate() {
+        let scratch = Estimator::for_model(&r.model).prompt(&r.messages, &r.tools);
+        assert_eq!(r.prompt_tokens, Some(scratch), "request {i}");
+    }
+    assert_eq!(
+        requests[4].messages, requests[3].messages,
+        "the retry resent the edited prompt's context"
+    );
 }
