@@ -5,8 +5,11 @@
 //! process boundary unchanged.
 //!
 //! This crate owns only data: it must never do I/O, spawn tasks or depend on tokio, and it must
-//! never name a provider SDK, sled or ratatui.
+//! never name a provider SDK, sled or ratatui. The one exception is [`calendar`], the project's
+//! clock and days (everyone depends on this crate, so it is the one place for them): it reads the
+//! clock and, once at start, the system time zone.
 
+pub mod calendar;
 mod event;
 mod message;
 mod op;
