@@ -18,7 +18,7 @@ use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use serde::{Deserialize, Serialize};
 
-pub use jiff::tz::TimeZone;
+pub use jiff::tz::{Offset, TimeZone};
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn now_ms() -> u64 {

@@ -15,7 +15,8 @@ use sled::Transactional;
 use crate::append::{Item, append_trees, append_tx};
 use crate::error::{Result, StoreError};
 use crate::records::{self, MessageRecord, SessionRecord, ToolRunRecord, TurnRecord, UsageRecord};
-use crate::{Store, keys, time};
+use crate::{Store, keys};
+use llm_repl_protocol::calendar::Calendar;
 
 /// The `format` field of a JSON export.
 pub const EXPORT_FORMAT: &str = "llm-repl-session";
@@ -164,15 +165,15 @@ impl Store {
         crate::index::maybe_merge(&self.inner)
     }
 
-    /// A readable Markdown transcript of a session.
+    /// A readable Markdown transcript of a session, its times in the store's calendar.
     pub fn export_markdown(&self, id: &str) -> Result<String> {
         let e = self.export_session(id)?;
-        Ok(markdown(&e))
+        Ok(markdown(&e, &self.calendar()))
     }
 }
 
-/// Renders an export as Markdown.
-pub fn markdown(e: &SessionExport) -> String {
+/// Renders an export as Markdown, times as `calendar` shows them.
+pub fn markdown(e: &SessionExport, calendar: &Calendar) -> String {
     let s = &e.session;
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", s.title.trim());
@@ -188,8 +189,8 @@ pub fn markdown(e: &SessionExport) -> String {
     let _ = writeln!(
         out,
         "- Created: {} · Updated: {}",
-        time::format_utc(s.created_ms),
-        time::format_utc(s.updated_ms)
+        calendar.format_stamp(s.created_ms),
+        calendar.format_stamp(s.updated_ms)
     );
     let _ = writeln!(
         out,
@@ -225,7 +226,11 @@ pub fn markdown(e: &SessionExport) -> String {
         } else {
             ""
         };
-        let _ = writeln!(out, "## {who} · {}{dropped}\n", time::format_utc(m.at_ms));
+        let _ = writeln!(
+            out,
+            "## {who} · {}{dropped}\n",
+            calendar.format_stamp(m.at_ms)
+        );
         if msg.role == Role::Tool {
             if let Some(c) = &msg.tool_call_id {
                 let _ = writeln!(out, "For call `{c}`:\n");

@@ -37,16 +37,19 @@ mod rewind;
 mod search;
 mod sessions;
 mod text;
-mod time;
 mod usage;
 mod varint;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use error::{Result, StoreError};
 pub use export::{EXPORT_FORMAT, SessionExport, markdown};
+use llm_repl_protocol::calendar::Calendar;
+/// The project's one clock, re-exported for the store's callers (see `protocol::calendar`).
+pub use llm_repl_protocol::calendar::now_ms;
 pub use lock::LOCK_FILE;
 pub use messages::LoadedSession;
 pub use migrate::{SessionV0, v0_message_key};
@@ -55,7 +58,6 @@ pub use records::{
     UsageRecord,
 };
 pub use sessions::{new_session_id, title_from_prompt};
-pub use time::{day_of, format_day, format_utc, now_ms};
 pub use usage::{ModelUsage, UsageTotals};
 
 /// The schema this build writes. History: 0 = the prototype layout (see `migrate.rs`), 1 = now.
@@ -131,7 +133,8 @@ pub(crate) struct Inner {
     pub dir: PathBuf,
     pub read_only: bool,
     pub sync_writes: AtomicBool,
-    pub utc_offset_secs: AtomicI32,
+    /// Whose days the usage ledger counts in (UTC until the binary sets the configured one).
+    pub calendar: RwLock<Calendar>,
     pub report: OpenReport,
     /// Serialises index merges and posting removals.
     pub merge_lock: std::sync::Mutex<()>,
@@ -209,7 +212,7 @@ impl Store {
             dir: dir.to_path_buf(),
             read_only,
             sync_writes: AtomicBool::new(true),
-            utc_offset_secs: AtomicI32::new(0),
+            calendar: RwLock::new(Calendar::utc()),
             report: OpenReport::default(),
             merge_lock: std::sync::Mutex::new(()),
             _lock: lock,
@@ -251,19 +254,28 @@ impl Store {
         self.inner.sync_writes.store(sync, Ordering::Relaxed);
     }
 
-    /// The offset from UTC (seconds) that defines "a day" for usage records written from now on
-    /// and for [`Store::today`]. Default 0 (UTC days); the CLI sets the local offset.
-    pub fn set_utc_offset(&self, secs: i32) {
-        self.inner.utc_offset_secs.store(secs, Ordering::Relaxed);
+    /// The calendar that decides which day a usage record belongs to, for [`Store::today`],
+    /// budgets, the ledger's queries and exported times. Default: UTC days; the binary sets the
+    /// one the config's `days` key names.
+    pub fn set_calendar(&self, calendar: Calendar) {
+        // A poisoned lock only means a writer panicked mid-assignment of a whole value.
+        match self.inner.calendar.write() {
+            Ok(mut c) => *c = calendar,
+            Err(poisoned) => *poisoned.into_inner() = calendar,
+        }
     }
 
-    /// Today's day number in the configured offset.
+    /// The calendar in force (cheap: a zone handle).
+    pub fn calendar(&self) -> Calendar {
+        match self.inner.calendar.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Today's day number in the store's calendar.
     pub fn today(&self) -> u32 {
-        self.day_of(now_ms())
-    }
-
-    pub(crate) fn day_of(&self, at_ms: u64) -> u32 {
-        time::day_of(at_ms, self.inner.utc_offset_secs.load(Ordering::Relaxed))
+        self.calendar().today()
     }
 
     /// Makes every write so far durable (fsync). Returns after the disk confirmed.

@@ -59,7 +59,10 @@ impl Holder {
             None => "unknown pid".to_string(),
         };
         if let Some(ms) = self.started_ms {
-            s.push_str(&format!(", started {}", crate::time::format_utc(ms)));
+            s.push_str(&format!(
+                ", started {}",
+                llm_repl_protocol::calendar::Calendar::utc().format_stamp(ms)
+            ));
         }
         if let Some(exe) = &self.exe {
             s.push_str(&format!(", {exe}"));
@@ -112,10 +115,7 @@ pub(crate) fn acquire(dir: &Path) -> Result<DirLock> {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let text = format!(
-        "pid={me}\nstarted_ms={}\nexe={exe}\n",
-        crate::time::now_ms()
-    );
+    let text = format!("pid={me}\nstarted_ms={}\nexe={exe}\n", crate::now_ms());
     file.set_len(0).map_err(io(&path))?;
     file.seek(SeekFrom::Start(0)).map_err(io(&path))?;
     file.write_all(text.as_bytes()).map_err(io(&path))?;

@@ -11,7 +11,7 @@ use crate::records::{
     self, MessageRecord, RECORD_VERSION, SessionRecord, ToolRunRecord, TurnRecord,
 };
 use crate::sessions::get_in;
-use crate::{Inner, Store, keys, time};
+use crate::{Inner, Store, keys};
 
 /// Everything stored of one session, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +57,7 @@ impl Store {
     /// this returns.
     pub fn append_message(&self, session: &str, message: &Message) -> Result<u64> {
         let seqs =
-            self.append_messages_at(session, std::slice::from_ref(message), time::now_ms())?;
+            self.append_messages_at(session, std::slice::from_ref(message), crate::now_ms())?;
         seqs.first().copied().ok_or_else(|| StoreError::Corrupt {
             tree: "messages",
             detail: "append returned no seq".into(),
@@ -90,7 +90,7 @@ impl Store {
         self.writable()?;
         let t = self.t();
         let key = keys::sess_str(session, &run.call.id);
-        let now = time::now_ms();
+        let now = crate::now_ms();
         (&t.sessions, &t.tool_runs).transaction(|(s, r)| {
             get_in(s, session)?;
             let old: Option<ToolRunRecord> = match r.get(&key)? {
@@ -119,7 +119,7 @@ impl Store {
         self.writable()?;
         let t = self.t();
         let open_key = keys::sess_u64(session, turn);
-        let now = time::now_ms();
+        let now = crate::now_ms();
         (&t.sessions, &t.turns, &t.open_turns).transaction(|(s, turns, open)| {
             let rec = get_in(s, session)?;
             if let Some(ord) = open.get(&open_key)? {
@@ -158,7 +158,7 @@ impl Store {
         self.writable()?;
         let t = self.t();
         let open_key = keys::sess_u64(session, turn);
-        let now = time::now_ms();
+        let now = crate::now_ms();
         (&t.turns, &t.open_turns).transaction(|(turns, open)| {
             if let Some(ord) = open.remove(open_key.as_slice())? {
                 close(turns, session, keys::be_u64(Some(&ord)), reason, false, now)?;

@@ -139,7 +139,8 @@ pub struct UsageRecord {
     #[serde(default = "v1")]
     pub v: u32,
     pub at_ms: u64,
-    /// Day number (days since 1970-01-01 in the store's UTC offset).
+    /// Day number (days since 1970-01-01) in the store's calendar when recorded; readers
+    /// re-derive it from `at_ms` with the calendar in force (see `usage.rs`).
     pub day: u32,
     pub session: SessionId,
     pub provider: String,

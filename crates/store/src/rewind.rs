@@ -11,7 +11,7 @@ use llm_repl_protocol::{ForkParent, Message, Role, SessionInfo, ToolRun};
 use crate::error::Result;
 use crate::messages::LoadedSession;
 use crate::records::{self, MessageRecord, RECORD_VERSION, SessionRecord};
-use crate::{Store, keys, time};
+use crate::{Store, keys};
 
 impl LoadedSession {
     /// Call ids of tool calls that only superseded messages made: their runs are not part of the
@@ -81,7 +81,7 @@ impl Store {
         messages: &[Message],
         tool_runs: &[ToolRun],
     ) -> Result<SessionRecord> {
-        let now = time::now_ms();
+        let now = crate::now_ms();
         let rec = SessionRecord {
             v: RECORD_VERSION,
             id: info.id.clone(),

@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::index::{self, SegMeta};
 use crate::pages;
 use crate::records::{self, MessageRecord};
-use crate::{Store, keys, meta, text, time};
+use crate::{Store, keys, meta, text};
 
 /// A term's postings read per query at most (newest first); older matches of very common terms
 /// are not ranked.
@@ -127,7 +127,7 @@ impl Store {
         let stats = Stats {
             n,
             avg_len: (total_len / n).max(1.0),
-            now_secs: (time::now_ms() / 1000) as f32,
+            now_secs: (crate::now_ms() / 1000) as f32,
         };
         // Candidates from the rarest group, newest first: docid -> (score, time).
         let mut cand: HashMap<u64, (f32, u32)> = HashMap::new();

@@ -12,7 +12,7 @@ use sled::transaction::{TransactionalTree, abort};
 use crate::error::{Result, StoreError};
 use crate::index::{self, TxResult, ab, bump};
 use crate::records::{self, MessageRecord, RECORD_VERSION, SessionRecord};
-use crate::{Inner, Store, keys, meta, text, time};
+use crate::{Inner, Store, keys, meta, text};
 
 /// A new session id: 13 hex digits of milliseconds (sorts by creation time) and 8 random ones.
 pub fn new_session_id() -> SessionId {
@@ -20,7 +20,7 @@ pub fn new_session_id() -> SessionId {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     h.write_u32(std::process::id());
-    format!("{:013x}{:08x}", time::now_ms(), h.finish() as u32)
+    format!("{:013x}{:08x}", crate::now_ms(), h.finish() as u32)
 }
 
 /// A session title from its first prompt: the first non-empty line, whitespace collapsed, cut at
@@ -86,7 +86,7 @@ pub(crate) fn get_in(tx: &TransactionalTree, id: &str) -> TxResult<SessionRecord
 impl Store {
     /// Creates a session from `info` (its id must be new), created and updated now.
     pub fn create_session(&self, info: &SessionInfo) -> Result<SessionRecord> {
-        let now = time::now_ms();
+        let now = crate::now_ms();
         let rec = SessionRecord {
             v: RECORD_VERSION,
             id: info.id.clone(),
@@ -141,7 +141,7 @@ impl Store {
             let old = get_in(s, id)?;
             let mut new = old.clone();
             f(&mut new);
-            new.updated_ms = new.updated_ms.max(time::now_ms());
+            new.updated_ms = new.updated_ms.max(crate::now_ms());
             put_session(s, u, Some(&old), &new)?;
             Ok(new)
         })?;

@@ -1,5 +1,13 @@
 //! The usage ledger (model calls by (day, session), with per-session totals kept on the session
 //! record) and the audit log (time-ordered entries of whatever the agent wants on record).
+//!
+//! Days: a record is keyed by its day in the store's calendar when it was written (local days
+//! since the first release; UTC for a store nobody set a calendar on). Readers never trust that
+//! key alone: [`Store::usage_records`] re-derives every record's day from its `at_ms` with the
+//! calendar in force, reading two days of keys either side of the period (no two zones are
+//! more than 26 hours apart). So a ledger written in another zone or under the other `days`
+//! setting is counted in the days the user sees now, and budgets, `stats` and the /stats screen
+//! agree with each other.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +19,7 @@ use crate::error::Result;
 use crate::index::ab;
 use crate::records::{self, AuditRecord, RECORD_VERSION, UsageRecord};
 use crate::sessions::{get_in, put_session};
-use crate::{Store, keys, time};
+use crate::{Store, keys};
 
 /// Sums over a set of usage records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -44,6 +52,10 @@ pub struct ModelUsage {
     pub totals: UsageTotals,
 }
 
+/// How far (days) a stored day key can be from the day the calendar in force gives the same
+/// instant: UTC-12 to UTC+14 is 26 hours.
+const KEY_MARGIN_DAYS: u32 = 2;
+
 impl Store {
     /// Records one model call's usage and cost (`None` = unknown price) at `at_ms`, and adds it
     /// to the session's totals. Flushed before returning.
@@ -57,7 +69,7 @@ impl Store {
         at_ms: u64,
     ) -> Result<()> {
         self.writable()?;
-        let day = self.day_of(at_ms);
+        let day = self.calendar().day_of(at_ms);
         let t = self.t();
         (&t.sessions, &t.by_updated, &t.usage, &t.usage_by_session).transaction(
             |(s, u, ledger, by_sess)| {
@@ -89,14 +101,25 @@ impl Store {
         self.sync()
     }
 
-    /// Every usage record of days `from..=to` (day numbers), in (day, session) order.
+    /// Every usage record of days `from..=to` (day numbers in the store's calendar, each
+    /// record's `day` re-derived from its `at_ms`), in (day, session, recording) order.
     pub fn usage_records(&self, from: u32, to: u32) -> Result<Vec<UsageRecord>> {
-        let lo = from.to_be_bytes();
-        let hi = to.saturating_add(1).to_be_bytes();
+        let calendar = self.calendar();
+        let lo = from.saturating_sub(KEY_MARGIN_DAYS).to_be_bytes();
+        let hi = to
+            .saturating_add(KEY_MARGIN_DAYS)
+            .saturating_add(1)
+            .to_be_bytes();
         let mut out = Vec::new();
         for v in self.t().usage.range(lo..hi).values() {
-            out.push(records::decode("usage", &v?)?);
+            let mut r: UsageRecord = records::decode("usage", &v?)?;
+            r.day = calendar.day_of(r.at_ms);
+            if (from..=to).contains(&r.day) {
+                out.push(r);
+            }
         }
+        // Stable: records of one day and session stay in recording order.
+        out.sort_by(|a, b| (a.day, &a.session).cmp(&(b.day, &b.session)));
         Ok(out)
     }
 
@@ -109,7 +132,7 @@ impl Store {
         Ok(tot)
     }
 
-    /// Known dollars spent today (in the configured UTC offset).
+    /// Known dollars spent today (in the store's calendar).
     pub fn today_usd(&self) -> Result<f64> {
         Ok(self.usage_for_day(self.today())?.cost_usd)
     }
@@ -166,7 +189,7 @@ impl Store {
         let t = self.t();
         let rec = AuditRecord {
             v: RECORD_VERSION,
-            at_ms: time::now_ms(),
+            at_ms: crate::now_ms(),
             kind: kind.to_string(),
             detail,
         };
