@@ -32,6 +32,9 @@ pub struct Config {
     pub system_prompt: String,
     /// Workspaces trusted to load their plugin tools (`.llm-repl/tools/`) without asking.
     pub trust: Vec<String>,
+    /// Whose days the usage ledger, budgets, `stats` and history dates count in: the user's
+    /// local days (default) or UTC days.
+    pub days: llm_repl_protocol::calendar::Days,
     /// Provider entries by name. A name matching a preset (`openai`, `groq`, `ollama`,
     /// `openrouter`, `mock`) inherits the preset's values.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -57,6 +60,7 @@ impl Default for Config {
             temperature: None,
             system_prompt: String::new(),
             trust: Vec::new(),
+            days: llm_repl_protocol::calendar::Days::Local,
             providers: BTreeMap::new(),
             tools: ToolsConfig::default(),
             sandbox: SandboxConfig::default(),
@@ -410,6 +414,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.starts_with("c.toml:2:"), "{msg}");
+    }
+
+    #[test]
+    fn days_are_local_or_utc_and_anything_else_names_the_line() {
+        let c = Config::parse("days = \"utc\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.days, llm_repl_protocol::calendar::Days::Utc);
+        assert_eq!(
+            Config::default().days,
+            llm_repl_protocol::calendar::Days::Local
+        );
+        let msg = Config::parse("max_steps = 3\ndays = \"gmt\"\n", Path::new("/x/c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("/x/c.toml:2:"), "{msg}");
+        assert!(msg.contains("local") && msg.contains("utc"), "{msg}");
     }
 
     #[test]

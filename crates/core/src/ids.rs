@@ -3,12 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+use llm_repl_protocol::calendar::now_ms;
 
 /// A new session id: 8 random hex digits, a dash, then 12 hex digits of milliseconds, e.g.
 /// `7c1e9a42-019ad3f1c2b7`.

@@ -14,10 +14,10 @@ use llm_repl_protocol::{
 use llm_repl_store::Store;
 use tokio::sync::mpsc;
 
-use crate::ids::now_ms;
 use crate::pricing::CostTally;
 use crate::pricing::meter::Tally;
 use crate::pricing::stats::UsageRow;
+use llm_repl_protocol::calendar::{self, now_ms};
 
 /// A handle the agent and its turns share.
 #[derive(Clone)]
@@ -142,11 +142,16 @@ impl Recorder {
         }
     }
 
-    /// Dollars spent today and this month across sessions (known costs only).
+    /// Dollars spent today and this month across sessions (known costs only), in the days of
+    /// the store's calendar.
     pub fn spent_day_month(&self) -> Option<(f64, f64)> {
+        self.spent_on(self.store.as_ref()?.today())
+    }
+
+    /// Dollars spent on day number `today` and in its month up to it (known costs only).
+    pub fn spent_on(&self, today: u32) -> Option<(f64, f64)> {
         let store = self.store.as_ref()?;
-        let today = store.today();
-        let month_start = month_start_day(today);
+        let month_start = calendar::month_start(today);
         let days = store.usage_by_day(month_start, today).ok()?;
         let month: f64 = days.iter().map(|(_, t)| t.cost_usd).sum();
         let day: f64 = days
@@ -184,13 +189,6 @@ impl Recorder {
     }
 }
 
-/// The day number of the first day of the month containing `day` (days since 1970-01-01).
-pub fn month_start_day(day: u32) -> u32 {
-    let (y, m, _) = civil_from_days(i64::from(day));
-    let first = days_from_civil(y, m, 1);
-    u32::try_from(first).unwrap_or(0)
-}
-
 /// The usage rows of days `from..=to` for the stats report, each with its session's title
 /// (one lookup per session, titles on one line).
 pub fn usage_rows(
@@ -213,7 +211,7 @@ pub fn usage_rows(
             }
         };
         out.push(UsageRow {
-            day: llm_repl_store::format_day(r.day),
+            day: calendar::format_day(r.day),
             session_id: r.session,
             session_title: title,
             provider: r.provider,
@@ -223,30 +221,6 @@ pub fn usage_rows(
         });
     }
     Ok(out)
-}
-
-// Howard Hinnant's civil calendar algorithms.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Makes a stored history valid for a model API: every assistant tool call gets an answer. A crash
@@ -284,14 +258,48 @@ pub fn repair_history(messages: &mut Vec<Message>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use llm_repl_protocol::calendar::{Calendar, Offset, TimeZone, parse_day};
 
+    /// Day and month budgets on a real store: calls at 23:30 UTC on 2026-11-01 and on
+    /// 2026-11-30 are the 2nd and December 1st in UTC+2, the 1st and the 30th in UTC mode.
     #[test]
-    fn month_start_is_the_first_of_the_month() {
-        // 2026-11-26 is day 20783; 2026-11-01 is 20758.
-        assert_eq!(days_from_civil(2026, 11, 26), 20_783);
-        assert_eq!(month_start_day(20_783), 20_758);
-        assert_eq!(civil_from_days(20_758), (2026, 11, 1));
-        assert_eq!(month_start_day(0), 0);
+    fn day_and_month_spending_follow_the_calendar() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let rec = Recorder::new(Some(store.clone()), tx);
+        store
+            .create_session(&SessionInfo {
+                id: "s".into(),
+                title: "t".into(),
+                provider: "p".into(),
+                model: "m".into(),
+                mock: false,
+                context_window: None,
+            })
+            .unwrap();
+        let d = |s: &str| parse_day(s).unwrap();
+        let late = |s: &str| u64::from(d(s)) * 86_400_000 + 84_600_000; // 23:30 UTC
+        let u = Usage::default();
+        for (day, usd) in [("2026-11-01", 1.0), ("2026-11-30", 2.0)] {
+            store
+                .record_usage("s", "m", "p", &u, Some(usd), late(day))
+                .unwrap();
+        }
+        store.set_calendar(Calendar::local_in(TimeZone::fixed(Offset::constant(2))));
+        assert_eq!(rec.spent_on(d("2026-11-01")), Some((0.0, 0.0)));
+        assert_eq!(rec.spent_on(d("2026-11-02")), Some((1.0, 1.0)));
+        assert_eq!(rec.spent_on(d("2026-11-30")), Some((0.0, 1.0)));
+        assert_eq!(rec.spent_on(d("2026-12-01")), Some((2.0, 2.0)));
+        store.set_calendar(Calendar::utc());
+        assert_eq!(rec.spent_on(d("2026-11-01")), Some((1.0, 1.0)));
+        assert_eq!(rec.spent_on(d("2026-11-02")), Some((0.0, 1.0)));
+        assert_eq!(rec.spent_on(d("2026-11-30")), Some((2.0, 3.0)));
+        assert_eq!(rec.spent_on(d("2026-12-01")), Some((0.0, 0.0)));
+        // The stats rows carry the same days.
+        let rows = usage_rows(&store, d("2026-11-01"), d("2026-12-01")).unwrap();
+        let days: Vec<&str> = rows.iter().map(|r| r.day.as_str()).collect();
+        assert_eq!(days, ["2026-11-01", "2026-11-30"]);
     }
 
     #[test]
