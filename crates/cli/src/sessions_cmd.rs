@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use llm_repl_protocol::calendar::Calendar;
 use llm_repl_protocol::terminal_safe;
 use llm_repl_store::{SessionRecord, StoreError};
 use serde_json::json;
@@ -96,7 +97,7 @@ pub enum Format {
 /// Runs a `sessions` command; errors are printed here so that "not found" can exit with 2.
 pub fn run(settings: &Settings, args: SessionsArgs) -> anyhow::Result<ExitCode> {
     let dir = settings.data_dir();
-    match dispatch(&dir, args) {
+    match dispatch(&dir, &settings.calendar(), args) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) => Ok(report_error(&err)),
     }
@@ -115,8 +116,9 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(if missing { 2 } else { 1 })
 }
 
-fn dispatch(dir: &Path, args: SessionsArgs) -> anyhow::Result<()> {
+fn dispatch(dir: &Path, cal: &Calendar, args: SessionsArgs) -> anyhow::Result<()> {
     let json = args.json;
+    let dir = &Place { dir, cal };
     match args.action {
         Action::List { limit, offset } => list(dir, json, limit, offset),
         Action::Show { id } => show(dir, json, &id),
@@ -124,6 +126,18 @@ fn dispatch(dir: &Path, args: SessionsArgs) -> anyhow::Result<()> {
         Action::Export { id, format, output } => export(dir, json, &id, format, output),
         Action::Import { file } => import(dir, json, &file),
         Action::Rm { id, yes } => rm(dir, json, &id, yes),
+    }
+}
+
+/// Where the store is and whose days it counts in.
+struct Place<'a> {
+    dir: &'a Path,
+    cal: &'a Calendar,
+}
+
+impl Place<'_> {
+    fn open(&self, access: Access) -> anyhow::Result<Option<open::Opened>> {
+        open(self.dir, access, self.cal)
     }
 }
 
@@ -140,29 +154,33 @@ fn out_json(v: &serde_json::Value) -> anyhow::Result<()> {
     out(&format!("{}\n", serde_json::to_string_pretty(v)?))
 }
 
-fn list(dir: &Path, json: bool, limit: usize, offset: usize) -> anyhow::Result<()> {
-    let (page, total) = match open(dir, Access::Read)? {
+fn list(dir: &Place<'_>, json: bool, limit: usize, offset: usize) -> anyhow::Result<()> {
+    let (page, total) = match dir.open(Access::Read)? {
         Some(s) => s.list_sessions(offset, limit)?,
         None => (Vec::new(), 0),
     };
     if json {
         return out_json(&json!({ "total": total, "offset": offset, "sessions": page }));
     }
-    out(&terminal_safe(&render::list(&page, total, offset, limit)))
+    out(&terminal_safe(&render::list(
+        &page, total, offset, limit, dir.cal,
+    )))
 }
 
-fn show(dir: &Path, json: bool, id: &str) -> anyhow::Result<()> {
-    let store = open(dir, Access::Read)?.ok_or_else(|| NotFound::session(id))?;
+fn show(dir: &Place<'_>, json: bool, id: &str) -> anyhow::Result<()> {
+    let store = dir
+        .open(Access::Read)?
+        .ok_or_else(|| NotFound::session(id))?;
     let rec = open::resolve(&store, id)?;
     let e = store.export_session(&rec.id)?;
     if json {
         return out_json(&serde_json::to_value(&e)?);
     }
-    out(&terminal_safe(&render::transcript(&e)))
+    out(&terminal_safe(&render::transcript(&e, &store.calendar())))
 }
 
-fn search(dir: &Path, json: bool, query: &str, limit: usize) -> anyhow::Result<()> {
-    let hits = match open(dir, Access::Read)? {
+fn search(dir: &Place<'_>, json: bool, query: &str, limit: usize) -> anyhow::Result<()> {
+    let hits = match dir.open(Access::Read)? {
         Some(s) => s.search(query, limit)?,
         None => Vec::new(),
     };
@@ -174,13 +192,15 @@ fn search(dir: &Path, json: bool, query: &str, limit: usize) -> anyhow::Result<(
 }
 
 fn export(
-    dir: &Path,
+    dir: &Place<'_>,
     json: bool,
     id: &str,
     format: Format,
     output: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let store = open(dir, Access::Read)?.ok_or_else(|| NotFound::session(id))?;
+    let store = dir
+        .open(Access::Read)?
+        .ok_or_else(|| NotFound::session(id))?;
     let rec = open::resolve(&store, id)?;
     let mut text = match format {
         Format::Md => store.export_markdown(&rec.id)?,
@@ -210,7 +230,7 @@ fn export(
     }
 }
 
-fn import(dir: &Path, json: bool, file: &Path) -> anyhow::Result<()> {
+fn import(dir: &Place<'_>, json: bool, file: &Path) -> anyhow::Result<()> {
     let mut text = String::new();
     if file == Path::new("-") {
         std::io::stdin()
@@ -220,7 +240,9 @@ fn import(dir: &Path, json: bool, file: &Path) -> anyhow::Result<()> {
         text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
     }
-    let store = open(dir, Access::Write)?.context("the store could not be opened")?;
+    let store = dir
+        .open(Access::Write)?
+        .context("the store could not be opened")?;
     let id = store.import_json(&text)?;
     let rec = store
         .get_session(&id)?
@@ -235,8 +257,10 @@ fn import(dir: &Path, json: bool, file: &Path) -> anyhow::Result<()> {
     ))
 }
 
-fn rm(dir: &Path, json: bool, id: &str, yes: bool) -> anyhow::Result<()> {
-    let store = open(dir, Access::Write)?.ok_or_else(|| NotFound::session(id))?;
+fn rm(dir: &Place<'_>, json: bool, id: &str, yes: bool) -> anyhow::Result<()> {
+    let store = dir
+        .open(Access::Write)?
+        .ok_or_else(|| NotFound::session(id))?;
     let rec = open::resolve(&store, id)?;
     if !yes && !confirm(&rec)? {
         anyhow::bail!("not deleted");

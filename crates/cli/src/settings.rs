@@ -97,6 +97,11 @@ impl Settings {
             Path::new(&self.config.store.data_dir).to_path_buf()
         }
     }
+
+    /// The calendar of the config's `days` key, for everything that counts or shows days.
+    pub fn calendar(&self) -> llm_repl_protocol::calendar::Calendar {
+        llm_repl_protocol::calendar::Calendar::new(self.config.days)
+    }
 }
 
 /// The process environment, as the providers crate reads it.

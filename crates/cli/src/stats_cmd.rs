@@ -1,7 +1,8 @@
 //! `llm-repl stats`: cost and tokens over a period of days, from the store's usage ledger, as
 //! text with bar charts (core's `pricing::stats` renders) or as JSON.
 //!
-//! Days are UTC days, as the usage ledger records them. `--until` pins the period's last day so
+//! Days are the config's `days` (local by default, or UTC), the same days the usage ledger and
+//! the budgets count in; the period line says which. `--until` pins the period's last day so
 //! that the output of a given store is reproducible.
 
 use std::path::Path;
@@ -10,13 +11,14 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use llm_repl_core::pricing::stats::{self, Group, GroupBy, UsageRow};
 use llm_repl_core::pricing::{PriceTable, format_usd};
-use llm_repl_store::format_day;
+use llm_repl_protocol::calendar::{Calendar, format_day};
 use serde_json::{Value, json};
 
 use crate::sessions_cmd::{Access, open, out, report_error};
 use crate::settings::Settings;
 
-pub const AFTER_HELP: &str = "Days are UTC days. Costs of models without a known price are \
+pub const AFTER_HELP: &str = "Days are local days, or UTC days with `days = \"utc\"` in the \
+config; the report says which. Costs of models without a known price are \
 shown as unknown, never as zero.\n\nExamples:\n  llm-repl stats\n  llm-repl stats --days 7 --by \
 model\n  llm-repl stats --days 30 --until 2026-11-30 --json";
 
@@ -25,7 +27,7 @@ pub struct StatsArgs {
     /// Number of days in the period, ending with --until.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
-    /// The period's last day, YYYY-MM-DD (default: today, UTC).
+    /// The period's last day, YYYY-MM-DD (default: today, in the configured days).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub until: Option<String>,
     /// Show one breakdown instead of the default three (day, model, provider).
@@ -68,7 +70,7 @@ impl By {
 }
 
 pub fn run(settings: &Settings, args: StatsArgs) -> anyhow::Result<ExitCode> {
-    match report(&settings.data_dir(), &args) {
+    match report(&settings.data_dir(), &settings.calendar(), &args) {
         Ok(text) if args.json => {
             out(&text)?;
             Ok(ExitCode::SUCCESS)
@@ -82,60 +84,32 @@ pub fn run(settings: &Settings, args: StatsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Day number (days since 1970-01-01) of `YYYY-MM-DD`.
-pub fn parse_day(s: &str) -> anyhow::Result<u32> {
-    let bad = || anyhow::anyhow!("{s:?} is not a date of the form YYYY-MM-DD");
-    let mut parts = s.trim().splitn(3, '-');
-    let mut num = || -> anyhow::Result<i64> {
-        parts
-            .next()
-            .and_then(|p| p.parse::<i64>().ok())
-            .ok_or_else(bad)
-    };
-    let (y, m, d) = (num()?, num()?, num()?);
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    // Howard Hinnant's days_from_civil.
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let day = u32::try_from(era * 146_097 + doe - 719_468).map_err(|_| bad())?;
-    // Reject days a month does not have (2026-02-30 would otherwise roll over).
-    if format_day(day) != format!("{y:04}-{m:02}-{d:02}") {
-        return Err(bad());
-    }
-    Ok(day)
-}
-
-/// The whole output of `stats` for `args`, text or JSON.
-pub fn report(data_dir: &Path, args: &StatsArgs) -> anyhow::Result<String> {
+/// The whole output of `stats` for `args`, text or JSON, in `cal`'s days.
+pub fn report(data_dir: &Path, cal: &Calendar, args: &StatsArgs) -> anyhow::Result<String> {
     anyhow::ensure!(args.days >= 1, "--days must be at least 1");
     let to = match &args.until {
-        Some(s) => parse_day(s)?,
-        None => llm_repl_store::day_of(llm_repl_store::now_ms(), 0),
+        Some(s) => llm_repl_protocol::calendar::parse_day(s)?,
+        None => cal.today(),
     };
     let from = to.saturating_sub(args.days - 1);
-    let rows = match open(data_dir, Access::Read)? {
+    let rows = match open(data_dir, Access::Read, cal)? {
         Some(store) => llm_repl_core::persist::usage_rows(&store, from, to)?,
         None => Vec::new(),
     };
     let table = PriceTable::builtin();
+    let days = cal.label();
     let period = if from == to {
-        format!("last day ({}, UTC)", format_day(to))
+        format!("last day ({}, {days})", format_day(to))
     } else {
         format!(
-            "last {} days ({} to {}, UTC)",
+            "last {} days ({} to {}, {days})",
             to - from + 1,
             format_day(from),
             format_day(to)
         )
     };
     if args.json {
-        let v = to_json(&rows, table, from, to, args.by);
+        let v = to_json(&rows, table, (from, to), cal, args.by);
         return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
     }
     Ok(match args.by {
@@ -181,7 +155,13 @@ fn group_json(g: &Group) -> Value {
     })
 }
 
-fn to_json(rows: &[UsageRow], table: &PriceTable, from: u32, to: u32, by: Option<By>) -> Value {
+fn to_json(
+    rows: &[UsageRow],
+    table: &PriceTable,
+    (from, to): (u32, u32),
+    cal: &Calendar,
+    by: Option<By>,
+) -> Value {
     let all = [By::Day, By::Model, By::Provider, By::Session];
     let chosen: Vec<By> = by.map_or_else(|| all.to_vec(), |b| vec![b]);
     let mut groups = serde_json::Map::new();
@@ -213,6 +193,7 @@ fn to_json(rows: &[UsageRow], table: &PriceTable, from: u32, to: u32, by: Option
     json!({
         "from": format_day(from),
         "to": format_day(to),
+        "calendar": { "days": cal.days(), "zone": cal.zone_name() },
         "days": to - from + 1,
         "totals": group_json(&t),
         "total_cost": format_usd(t.cost_usd),
@@ -220,26 +201,4 @@ fn to_json(rows: &[UsageRow], table: &PriceTable, from: u32, to: u32, by: Option
         "top_sessions": top,
         "savings": savings,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_dates_and_rejects_impossible_ones() {
-        assert_eq!(parse_day("1970-01-01").unwrap(), 0);
-        assert_eq!(parse_day("2024-02-29").unwrap(), 19_782);
-        assert_eq!(format_day(parse_day("2026-11-26").unwrap()), "2026-11-26");
-        for bad in [
-            "2023-02-29",
-            "2026-13-01",
-            "2026-04-31",
-            "26-1-1",
-            "x",
-            "2026-01",
-        ] {
-            assert!(parse_day(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -60,6 +60,7 @@ pub fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
                 models: Vec::new(),
             },
             hyperlinks: ui.hyperlinks && terminal_shows_osc8(std::env::var("TERM").ok()),
+            calendar: settings.calendar(),
         };
         let exit = llm_repl_tui::run(options, handle.ops, handle.events)
             .await

@@ -106,24 +106,9 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let store = Store::open(&dir)?;
-    // Days (for "today" and budgets) are the user's local days.
-    store.set_utc_offset(local_utc_offset_secs());
+    // Days (the ledger's, budgets', /stats') are the config's: local or UTC.
+    store.set_calendar(settings.calendar());
     Ok(store)
-}
-
-/// The local time zone's offset from UTC now, in seconds (0 when it cannot be read).
-fn local_utc_offset_secs() -> i32 {
-    let now: libc::time_t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as libc::time_t);
-    // SAFETY: localtime_r writes only into the zeroed `tm` we own and reads `now`.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
-    if ok {
-        i32::try_from(tm.tm_gmtoff).unwrap_or(0)
-    } else {
-        0
-    }
 }
 
 /// The provider (or route) `name`, with the response cache around it (the agent sets the

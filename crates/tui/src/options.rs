@@ -22,6 +22,8 @@ pub struct TuiOptions {
     /// Make URLs in the conversation clickable with OSC 8 (config `[ui] hyperlinks`, off where
     /// the terminal is known not to understand it). Off by default here so snapshots show text.
     pub hyperlinks: bool,
+    /// Whose days and zone dates are shown in (the config's `days`); UTC by default.
+    pub calendar: llm_repl_protocol::calendar::Calendar,
 }
 
 /// Completion data for slash commands.
@@ -44,6 +46,7 @@ impl Default for TuiOptions {
             no_color: false,
             slash: SlashInfo::default(),
             hyperlinks: false,
+            calendar: llm_repl_protocol::calendar::Calendar::utc(),
         }
     }
 }

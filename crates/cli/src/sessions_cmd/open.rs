@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use llm_repl_protocol::calendar::Calendar;
 use llm_repl_store::{DB_DIR, SessionRecord, Store, StoreError};
 
 /// What the command will do to the store.
@@ -79,8 +80,17 @@ impl Drop for Opened {
     }
 }
 
-/// Opens the store in `data_dir` for `access`. `Ok(None)`: reading a store that does not exist.
-pub fn open(data_dir: &Path, access: Access) -> anyhow::Result<Option<Opened>> {
+/// Opens the store in `data_dir` for `access`, counting days in `cal`. `Ok(None)`: reading a
+/// store that does not exist.
+pub fn open(data_dir: &Path, access: Access, cal: &Calendar) -> anyhow::Result<Option<Opened>> {
+    let opened = open_store(data_dir, access)?;
+    if let Some(o) = &opened {
+        o.set_calendar(cal.clone());
+    }
+    Ok(opened)
+}
+
+fn open_store(data_dir: &Path, access: Access) -> anyhow::Result<Option<Opened>> {
     if access == Access::Read && !data_dir.join(DB_DIR).is_dir() {
         return Ok(None);
     }

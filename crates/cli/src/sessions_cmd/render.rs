@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use llm_repl_core::pricing::format_usd;
 use llm_repl_core::pricing::stats::thousands;
+use llm_repl_protocol::calendar::Calendar;
 use llm_repl_protocol::{Role, SearchHit, SessionSummary, ToolCall, ToolRun, terminal_safe};
-use llm_repl_store::{SessionExport, SessionRecord, ToolRunRecord, format_utc};
+use llm_repl_store::{SessionExport, SessionRecord, ToolRunRecord};
 
 /// Widest model column in the list.
 const MODEL_WIDTH: usize = 32;
@@ -35,8 +36,14 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The session list: a table, then where the page sits in the whole.
-pub fn list(page: &[SessionSummary], total: usize, offset: usize, limit: usize) -> String {
+/// The session list: a table (times in `cal`'s zone), then where the page sits in the whole.
+pub fn list(
+    page: &[SessionSummary],
+    total: usize,
+    offset: usize,
+    limit: usize,
+    cal: &Calendar,
+) -> String {
     let mut out = String::new();
     if page.is_empty() {
         if total == 0 {
@@ -59,17 +66,18 @@ pub fn list(page: &[SessionSummary], total: usize, offset: usize, limit: usize) 
         .unwrap_or(5)
         .max(5);
     let cost_w = costs.iter().map(String::len).max().unwrap_or(4).max(4);
+    let updated_head = format!("UPDATED ({})", cal.zone_name());
+    let upd_w = updated_head.chars().count().max(16);
     let _ = writeln!(
         out,
-        "{:<id_w$}  {:<16}  {:<model_w$}  {:>5}  {:>cost_w$}  TITLE",
-        "ID", "UPDATED (UTC)", "MODEL", "MSGS", "COST"
+        "{:<id_w$}  {updated_head:<upd_w$}  {:<model_w$}  {:>5}  {:>cost_w$}  TITLE",
+        "ID", "MODEL", "MSGS", "COST"
     );
     for ((s, model), cost) in page.iter().zip(&models).zip(&costs) {
-        let updated = format_utc(s.updated_ms);
-        let updated = updated.trim_end_matches(" UTC");
+        let updated = cal.format_time(s.updated_ms);
         let _ = writeln!(
             out,
-            "{:<id_w$}  {updated:<16}  {model:<model_w$}  {:>5}  {cost:>cost_w$}  {}",
+            "{:<id_w$}  {updated:<upd_w$}  {model:<model_w$}  {:>5}  {cost:>cost_w$}  {}",
             s.id,
             s.messages,
             match &s.parent {
@@ -142,8 +150,8 @@ fn arguments(out: &mut String, call: &ToolCall) {
     }
 }
 
-/// A whole session as a readable transcript.
-pub fn transcript(e: &SessionExport) -> String {
+/// A whole session as a readable transcript, times as `cal` shows them.
+pub fn transcript(e: &SessionExport, cal: &Calendar) -> String {
     let s = &e.session;
     let mut out = String::new();
     let mock = if s.mock { " (mock provider)" } else { "" };
@@ -153,8 +161,8 @@ pub fn transcript(e: &SessionExport) -> String {
     let _ = writeln!(
         out,
         "  created  {} · updated {}",
-        format_utc(s.created_ms),
-        format_utc(s.updated_ms)
+        cal.format_stamp(s.created_ms),
+        cal.format_stamp(s.updated_ms)
     );
     let est = if s.usage.estimated { "~" } else { "" };
     let _ = writeln!(
@@ -185,7 +193,7 @@ pub fn transcript(e: &SessionExport) -> String {
             );
         }
         let msg = &m.message;
-        let when = format_utc(m.at_ms);
+        let when = cal.format_stamp(m.at_ms);
         // Dropped from the context by a retry or an edit: shown, and said so.
         let when = if m.superseded {
             format!("{when} · superseded (dropped by a retry or an edit)")

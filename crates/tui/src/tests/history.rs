@@ -364,3 +364,46 @@ fn the_preview_follows_the_selection_and_shows_the_conversation() {
     let screen = format!("{:?}", render(&app, 120, 30).backend().buffer());
     assert!(!screen.contains("There are 25 of them"), "{screen}");
 }
+
+/// The screen's text, rows joined by newlines.
+fn screen_text(app: &App) -> String {
+    let term = render(app, 120, 30);
+    let buf = term.backend().buffer();
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn dates_are_shown_in_the_configured_calendar() {
+    use llm_repl_protocol::calendar::{Calendar, Offset, TimeZone};
+    // 2026-11-01 23:30 UTC: the 2nd, 01:30, in UTC+2.
+    let late = 1_793_575_800_000;
+    let mut list = summaries(1);
+    list[0].created_ms = late;
+    list[0].updated_ms = late;
+    for (cal, shown) in [
+        (Calendar::utc(), "2026-11-01 23:30"),
+        (
+            Calendar::local_in(TimeZone::fixed(Offset::constant(2))),
+            "2026-11-02 01:30",
+        ),
+    ] {
+        let mut app = browser();
+        app.options.calendar = cal;
+        app.apply_event(Event::SessionList {
+            sessions: list.clone(),
+            total: 1,
+        });
+        let text = screen_text(&app);
+        // The preview's created and updated lines, and the list row (without the year here).
+        assert_eq!(text.matches(shown).count(), 2, "{text}");
+        assert_eq!(text.matches(&shown[5..]).count(), 3, "{text}");
+    }
+}

@@ -1,5 +1,6 @@
 //! Drawing the history browser: the search bar, the session or hit list, the preview.
 
+use llm_repl_protocol::calendar::Calendar;
 use llm_repl_protocol::{NoticeLevel, Role, SearchHit, SessionSummary};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -13,24 +14,6 @@ use crate::keys::{Action, Context};
 use crate::render::{cost, tokens};
 use crate::screens::chat::pane_block;
 use crate::theme::Theme;
-
-/// "2026-11-20 14:03" (UTC) from milliseconds since the epoch.
-pub fn date(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}")
-}
 
 /// The snippet with its matched byte ranges highlighted.
 pub fn snippet_spans(hit: &SearchHit, theme: &Theme) -> Vec<Span<'static>> {
@@ -73,8 +56,15 @@ fn fit(s: &str, w: usize) -> String {
     }
 }
 
-/// One session in fixed columns: marker, title (the rest), date, model, messages, cost.
-fn session_row(s: &SessionSummary, t: &Theme, width: usize, selected: bool) -> Line<'static> {
+/// One session in fixed columns: marker, title (the rest), date (in `cal`'s zone), model,
+/// messages, cost.
+fn session_row(
+    s: &SessionSummary,
+    t: &Theme,
+    cal: &Calendar,
+    width: usize,
+    selected: bool,
+) -> Line<'static> {
     // Narrow lists drop the model and the year so the title keeps some room.
     let wide = width >= 90;
     let model_w = if wide { 16 } else { 0 };
@@ -82,7 +72,7 @@ fn session_row(s: &SessionSummary, t: &Theme, width: usize, selected: bool) -> L
     let fixed = 2 + (date_w + 1) + if wide { model_w + 1 } else { 0 } + 9 + 9;
     let title_w = width.saturating_sub(fixed).max(8);
     let marker = if selected { "▸ " } else { "  " };
-    let full_date = date(s.updated_ms);
+    let full_date = cal.format_time(s.updated_ms);
     let shown_date = if wide {
         full_date
     } else {
@@ -168,7 +158,7 @@ fn list_lines(app: &App, width: usize, height: usize) -> Vec<Line<'static>> {
         .enumerate()
         .skip(first)
         .take(height)
-        .map(|(i, s)| session_row(s, t, width, i == h.sel))
+        .map(|(i, s)| session_row(s, t, &app.options.calendar, width, i == h.sel))
         .collect()
 }
 
@@ -188,8 +178,9 @@ fn preview_lines(app: &App) -> Vec<Line<'static>> {
                     Span::styled(v, t.text),
                 ])
             };
-            out.push(kv("created", date(s.created_ms)));
-            out.push(kv("updated", date(s.updated_ms)));
+            let cal = &app.options.calendar;
+            out.push(kv("created", cal.format_time(s.created_ms)));
+            out.push(kv("updated", cal.format_time(s.updated_ms)));
             out.push(kv("model", format!("{}/{}", s.provider, s.model)));
             out.push(kv("messages", s.messages.to_string()));
             out.push(kv(
@@ -368,15 +359,4 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         ),
     };
     f.render_widget(Paragraph::new(help), rows[2]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::date;
-
-    #[test]
-    fn dates_are_utc_civil() {
-        assert_eq!(date(0), "1970-01-01 00:00");
-        assert_eq!(date(1_795_000_000_000), "2026-11-18 11:06");
-    }
 }
