@@ -51,6 +51,8 @@ impl Home {
             .env("XDG_CONFIG_HOME", home.join("xdg-config"))
             .env("XDG_DATA_HOME", home.join("xdg-data"))
             .env("XDG_STATE_HOME", home.join("xdg-state"))
+            // Times are shown in local time (`days = "local"`): pin the child's zone.
+            .env("TZ", "UTC")
             .stdin(Stdio::null());
         cmd
     }

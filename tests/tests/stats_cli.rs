@@ -117,8 +117,12 @@ fn generate(dir: &Path) -> Expected {
     exp
 }
 
+/// `llm-repl stats ARGS` with UTC days (`days = "utc"`), so the period line does not depend on
+/// the machine's zone.
 fn stats(dir: &Path, args: &[&str]) -> Output {
     let home = dir.parent().unwrap();
+    let config = home.join("utc-days.toml");
+    std::fs::write(&config, "days = \"utc\"\n").unwrap();
     Command::new(llm_repl())
         .current_dir(home)
         .env_clear()
@@ -128,6 +132,8 @@ fn stats(dir: &Path, args: &[&str]) -> Output {
         .env("XDG_DATA_HOME", home.join("xdg-data"))
         .env("XDG_STATE_HOME", home.join("xdg-state"))
         .stdin(Stdio::null())
+        .arg("--config")
+        .arg(&config)
         .arg("--data-dir")
         .arg(dir)
         .arg("stats")

@@ -278,10 +278,12 @@ impl Agent {
                 return;
             }
         };
+        // Say whose days they are, as `llm-repl stats` does.
+        let label = store.calendar().label();
         let period = if days == 1 {
-            "today".to_string()
+            format!("today ({label})")
         } else {
-            format!("last {days} days")
+            format!("last {days} days ({label})")
         };
         let text = render_report(&rows, &self.deps.prices, &period, 72);
         self.emit(Event::UsageReport {
