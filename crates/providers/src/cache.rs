@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
@@ -352,9 +351,7 @@ impl Stream for Recorder {
                     && this.finished
                     && let Some((cache, key, provider, model)) = this.sink.take()
                 {
-                    let created_ms = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_millis() as u64);
+                    let created_ms = llm_repl_protocol::calendar::now_ms();
                     cache.put(
                         &key,
                         RecordedResponse {

@@ -137,7 +137,7 @@ fn run(o: &Opts) -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(&o.dir)?;
     store.set_sync_writes(false);
     let mut rng = Lcg(o.seed);
-    let today = now_ms() / DAY_MS;
+    let today = u64::from(llm_repl_protocol::calendar::Calendar::utc().today());
     let start = Instant::now();
     let mut total_msgs = 0u64;
     for s in 0..o.sessions {
