@@ -291,7 +291,7 @@ pub enum Event {
     /// it among notices. `summary` is its first line, `text` the whole report as rendered.
     UsageReport {
         days: u32,
-        /// "today", "last 30 days".
+        /// "today (UTC)", "last 30 days (local time, Europe/Berlin)": whose days they are.
         period: String,
         summary: String,
         text: String,
