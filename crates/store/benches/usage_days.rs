@@ -1,6 +1,6 @@
 //! What counting days in a time zone costs the usage ledger's readers: every record's day is
-//! re-derived from its `at_ms` with the store's calendar (see `usage.rs`), on the path the budget
-//! preflight takes before each model call (this month's spending by day).
+//! re-derived from its `at_ms` with the store's calendar (see `usage.rs`), on the path the day
+//! and month budgets read once per turn (this month's spending by day).
 //!
 //! `cargo bench -p llm-repl-store --bench usage_days -- [--calls N]`: N calls (default 9,000)
 //! spread over the 30 days up to 2026-11-30 in a temp store; prints the median time of
