@@ -46,7 +46,13 @@ fn model_picker_lists_filters_and_switches_the_next_call() {
     assert!(filtered.contains("beta-large"), "{filtered}");
 
     tmux.keys(&["Enter"]);
-    let switched = tmux.wait_text("model: fake-model -> beta-large (from the next call)", WAIT);
+    // Wait for one whole frame showing the switch: the notice, the status bar and the closed
+    // picker (a capture can land between the notice's frame and the status bar's).
+    let switched = tmux.wait_for("the switch on screen", WAIT, |s| {
+        s.contains("model: fake-model -> beta-large (from the next call)")
+            && s.contains("fake/beta-large")
+            && !s.contains("filter:")
+    });
     assert!(
         switched.contains("fake/beta-large"),
         "status bar:\n{switched}"
