@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Line coverage per crate, measured with cargo-llvm-cov (source-based LLVM coverage).
+#
+#   tests/coverage.sh                 # the whole workspace: every crate's tests plus the e2e crate
+#   tests/coverage.sh -p llm-repl-store   # one package's own tests (fast, while writing tests)
+#   COVERAGE_JSON=cov.json tests/coverage.sh   # keep the raw llvm-cov JSON summary
+#
+# Extra arguments go to `cargo llvm-cov` (default `--workspace`). Installs cargo-llvm-cov and the
+# llvm-tools rustup component when missing. Prints lines covered/total/percent for each crate,
+# counting files under crates/NAME/src (and tests/src for the e2e crate's library). Heavy: an
+# instrumented build of everything plus the whole test suite; not part of .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! cargo llvm-cov --version >/dev/null 2>&1; then
+  rustup component add llvm-tools >/dev/null 2>&1 || rustup component add llvm-tools-preview
+  cargo install --locked cargo-llvm-cov
+fi
+command -v python3 >/dev/null || { echo "python3 is needed to aggregate the figures" >&2; exit 1; }
+
+args=("$@")
+[ ${#args[@]} -eq 0 ] && args=(--workspace)
+json="${COVERAGE_JSON:-$(mktemp --suffix=.json)}"
+
+# A failing test must not hide the figures; its failure is still reported by cargo above them.
+status=0
+cargo llvm-cov "${args[@]}" --no-fail-fast --json --summary-only --output-path "$json" || status=$?
+
+python3 - "$json" <<'PY'
+import json, re, sys
+data = json.load(open(sys.argv[1]))["data"][0]["files"]
+per = {}
+for f in data:
+    m = re.search(r"/(crates/([^/]+)|(tests))/src/", f["filename"])
+    if not m:
+        continue
+    crate = m.group(2) or "e2e"
+    l = f["summary"]["lines"]
+    c = per.setdefault(crate, [0, 0])
+    c[0] += l["covered"]; c[1] += l["count"]
+print(f"{'crate':<10} {'covered':>8} {'total':>8} {'percent':>8}")
+tc = tt = 0
+for crate in sorted(per):
+    c, t = per[crate]
+    tc += c; tt += t
+    print(f"{crate:<10} {c:>8} {t:>8} {100*c/t if t else 0:>7.2f}%")
+print(f"{'total':<10} {tc:>8} {tt:>8} {100*tc/tt if tt else 0:>7.2f}%")
+PY
+exit $status
