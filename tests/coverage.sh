@@ -5,7 +5,8 @@
 #   tests/coverage.sh -p llm-repl-store   # one package's own tests (fast, while writing tests)
 #   COVERAGE_JSON=cov.json tests/coverage.sh   # keep the raw llvm-cov JSON summary
 #
-# Extra arguments go to `cargo llvm-cov` (default `--workspace`). Installs cargo-llvm-cov and the
+# Extra arguments go to `cargo test --tests` (default `--workspace`), run under
+# `cargo llvm-cov show-env` in $CARGO_TARGET_DIR/llvm-cov-target (default target/llvm-cov-target). Installs cargo-llvm-cov and the
 # llvm-tools rustup component when missing. Prints lines covered/total/percent for each crate,
 # counting files under crates/NAME/src (and tests/src for the e2e crate's library). Heavy: an
 # instrumented build of everything plus the whole test suite; not part of .ci/run.
@@ -22,9 +23,16 @@ args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(--workspace)
 json="${COVERAGE_JSON:-$(mktemp --suffix=.json)}"
 
+# `show-env` instead of `cargo llvm-cov test`: the end-to-end tests build and run the real binary
+# with a nested `cargo build`, which must land in the same (instrumented) target directory.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/llvm-cov-target"
+eval "$(cargo llvm-cov show-env --sh 2>/dev/null)"
+rm -f "$CARGO_TARGET_DIR"/*.profraw
+
 # A failing test must not hide the figures; its failure is still reported by cargo above them.
 status=0
-cargo llvm-cov "${args[@]}" --no-fail-fast --json --summary-only --output-path "$json" || status=$?
+cargo test --tests "${args[@]}" --no-fail-fast || status=$?
+cargo llvm-cov report --json --summary-only --output-path "$json"
 
 python3 - "$json" <<'PY'
 import json, re, sys

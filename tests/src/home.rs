@@ -54,7 +54,7 @@ impl TestHome {
     pub fn env(&self) -> Vec<(String, String)> {
         let home = self.path();
         let s = |p: &Path| p.display().to_string();
-        vec![
+        let mut env = vec![
             ("PATH".into(), "/usr/bin:/bin".into()),
             // Not the workspace: starting in $HOME needs --trust (crate trust of the binary).
             ("HOME".into(), s(&home.join("home"))),
@@ -62,7 +62,13 @@ impl TestHome {
             ("XDG_DATA_HOME".into(), s(&home.join("xdg-data"))),
             ("XDG_STATE_HOME".into(), s(&home.join("xdg-state"))),
             ("FAKE_KEY".into(), FAKE_KEY.into()),
-        ]
+        ];
+        // Under `tests/coverage.sh` the instrumented binary must know where to write its
+        // profile, or the coverage of everything it runs is lost with the temp home.
+        if let Ok(profile) = std::env::var("LLVM_PROFILE_FILE") {
+            env.push(("LLVM_PROFILE_FILE".into(), profile));
+        }
+        env
     }
 
     /// `llm-repl --config <home>/config.toml --data-dir <home>/data`, in the home, clean env.
