@@ -371,10 +371,11 @@ impl<'a> Assess<'a> {
             ) || (a.starts_with('-') && !a.starts_with("--") && a.contains(['c', 'e']))
         });
         let script = lits.iter().flatten().find(|a| !a.starts_with('-'));
-        let informational = lits.iter().flatten().all(|a| {
+        // Every argument a literal flag that only prints: a computed one may name a script.
+        let informational = lits.iter().all(|a| {
             matches!(
                 *a,
-                "--version" | "-V" | "--help" | "-h" | "-v" | "-version" | "version"
+                Some("--version" | "-V" | "--help" | "-h" | "-v" | "-version" | "version")
             )
         }) && !lits.is_empty();
         if informational {
