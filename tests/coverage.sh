@@ -6,10 +6,13 @@
 #   COVERAGE_JSON=cov.json tests/coverage.sh   # keep the raw llvm-cov JSON summary
 #
 # Extra arguments go to `cargo test --tests` (default `--workspace`), run under
-# `cargo llvm-cov show-env` in $CARGO_TARGET_DIR/llvm-cov-target (default target/llvm-cov-target). Installs cargo-llvm-cov and the
-# llvm-tools rustup component when missing. Prints lines covered/total/percent for each crate,
-# counting files under crates/NAME/src (and tests/src for the e2e crate's library). Heavy: an
-# instrumented build of everything plus the whole test suite; not part of .ci/run.
+# `cargo llvm-cov show-env` in $CARGO_TARGET_DIR/llvm-cov-target (default target/llvm-cov-target),
+# so the end-to-end tests' own `cargo build` of the binary is instrumented as well. Installs
+# cargo-llvm-cov and the llvm-tools rustup component when missing. Prints lines
+# covered/total/percent per crate, counting files under crates/NAME/src (and tests/src for the
+# e2e crate's library). Heavy: an instrumented build of everything plus the whole test suite;
+# not part of .ci/run. Code run by a sandboxed child between fork and exec is never counted
+# (the child execs before it could write its profile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +27,8 @@ args=("$@")
 json="${COVERAGE_JSON:-$(mktemp --suffix=.json)}"
 
 # `show-env` instead of `cargo llvm-cov test`: the end-to-end tests build and run the real binary
-# with a nested `cargo build`, which must land in the same (instrumented) target directory.
+# with a nested `cargo build`, which must land in the same (instrumented) target directory; the
+# binary writes its profile where LLVM_PROFILE_FILE says (tests/src/home.rs passes it on).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/llvm-cov-target"
 eval "$(cargo llvm-cov show-env --sh 2>/dev/null)"
 rm -f "$CARGO_TARGET_DIR"/*.profraw
