@@ -1,6 +1,7 @@
 //! The agent's answers to the history and settings Ops a frontend sends between turns: list,
 //! search, preview, rename, open (and resume), stats, budgets, approvals, provider switches, and
 //! the clear notices when there is no store or nothing to act on. Real sled in a temp dir.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on setup failures
 
 mod common;
 

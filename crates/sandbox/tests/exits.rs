@@ -1,6 +1,7 @@
 //! How a sandboxed run ends and how that is told: exit codes, deaths by signal (named), the
 //! wall-clock limit, cancellation by the caller, and an incomplete UTF-8 tail at the end of the
 //! output. The real sandbox runs each job.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
