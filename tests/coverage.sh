@@ -32,6 +32,11 @@ json="${COVERAGE_JSON:-$(mktemp --suffix=.json)}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/llvm-cov-target"
 eval "$(cargo llvm-cov show-env --sh 2>/dev/null)"
 rm -f "$CARGO_TARGET_DIR"/*.profraw
+# The report reads every executable in the target directory: test binaries of an older tree
+# would add their (uncounted) lines, so they are removed and relinked.
+if [ -d "$CARGO_TARGET_DIR/debug/deps" ]; then
+  find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -perm -u+x ! -name '*.so' -delete
+fi
 
 # A failing test must not hide the figures; its failure is still reported by cargo above them.
 status=0
