@@ -6,6 +6,7 @@
 mod common;
 
 use common::{info, open};
+use llm_repl_protocol::calendar::{Calendar, Offset, TimeZone};
 use llm_repl_protocol::{Message, Usage};
 use llm_repl_store::{EXPORT_FORMAT, StoreError, now_ms};
 
@@ -88,7 +89,7 @@ fn usage_ledger_sums_per_day_per_model_and_per_session() {
 }
 
 #[test]
-fn today_follows_the_configured_utc_offset() {
+fn today_and_days_follow_the_configured_calendar() {
     let dir = tempfile::tempdir().unwrap();
     let s = open(dir.path());
     s.create_session(&info("a", "A")).unwrap();
@@ -99,16 +100,18 @@ fn today_follows_the_configured_utc_offset() {
 
     // A call at 23:00 UTC falls on the next day fourteen hours east of UTC.
     let late = 200 * DAY_MS + 23 * 3_600_000;
-    s.set_utc_offset(14 * 3600);
+    s.set_calendar(Calendar::local_in(TimeZone::fixed(Offset::constant(14))));
     s.record_usage("a", "m", "p", &usage(1, 1), Some(2.0), late)
         .unwrap();
     assert_eq!(s.usage_for_day(201).unwrap().calls, 1);
     assert_eq!(s.usage_for_day(200).unwrap().calls, 0);
-    // Twelve hours west it stays on day 200.
-    s.set_utc_offset(-12 * 3600);
+    // Twelve hours west both calls at that instant are on day 200: days are the calendar's
+    // when asked, not when written.
+    s.set_calendar(Calendar::local_in(TimeZone::fixed(Offset::constant(-12))));
     s.record_usage("a", "m", "p", &usage(1, 1), Some(2.0), late)
         .unwrap();
-    assert_eq!(s.usage_for_day(200).unwrap().calls, 1);
+    assert_eq!(s.usage_for_day(200).unwrap().calls, 2);
+    assert_eq!(s.usage_for_day(201).unwrap().calls, 0);
 }
 
 #[test]
