@@ -114,6 +114,12 @@ pub trait Tool: Send + Sync {
 pub trait ToolSource: Send + Sync {
     /// The tools available now.
     fn tools(&self) -> Vec<Arc<dyn Tool>>;
+
+    /// Resolves when the source's start-up has settled (each server ready or failed). A
+    /// headless run awaits it before its first turn; the TUI never does. Default: settled.
+    fn settled(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// The tools the agent offers, by name: the registered (built-in and plugin) tools, then what
@@ -143,6 +149,13 @@ impl ToolRegistry {
     /// Adds a source of tools that come and go (MCP servers).
     pub fn add_source(&mut self, source: Arc<dyn ToolSource>) {
         self.sources.push(source);
+    }
+
+    /// Resolves when every source's start-up has settled (see [`ToolSource::settled`]).
+    pub async fn sources_settled(&self) {
+        for source in &self.sources {
+            source.settled().await;
+        }
     }
 
     /// Every tool available now, by name.
