@@ -102,6 +102,12 @@ impl Tool for McpTool {
             // Dropping the call (on Interrupt or time-out) makes rmcp send
             // notifications/cancelled for it, so the server can stop its work too.
             let outcome = tokio::select! {
+                // An interrupt that came first never sends the call.
+                biased;
+                () = ctx.cancel.cancelled() => ToolOutcome {
+                    status: ToolStatus::Interrupted,
+                    content: "interrupted by the user (the MCP server was told to cancel)".into(),
+                },
                 result = peer.call_tool(params) => match result {
                     Ok(result) => {
                         let text = observation(&result);
@@ -114,10 +120,6 @@ impl Tool for McpTool {
                         "error: the MCP call to {} failed: {e}",
                         self.server.name
                     )),
-                },
-                () = ctx.cancel.cancelled() => ToolOutcome {
-                    status: ToolStatus::Interrupted,
-                    content: "interrupted by the user (the MCP server was told to cancel)".into(),
                 },
                 () = tokio::time::sleep(timeout) => ToolOutcome {
                     status: ToolStatus::TimedOut,

@@ -198,30 +198,71 @@ async fn everything_lists_and_calls_tools_with_each_kind_of_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupt_cancels_a_long_call_and_the_server_still_answers() {
     let Some(dir) = servers_dir() else { return };
-    let run = start(BTreeMap::from([(
-        "everything".to_string(),
-        stdio(bin(&dir, "mcp-server-everything")),
-    )]))
-    .await;
+    // `tee` records every message the client sends on the way to the real server.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let wire = tmp.path().join("client-to-server.jsonl");
+    let script = format!(
+        "tee '{}' | '{}'",
+        wire.display(),
+        bin(&dir, "mcp-server-everything")
+    );
+    let mut config = stdio("sh".into());
+    config.args = vec!["-c".into(), script];
+    let run = start(BTreeMap::from([("everything".to_string(), config)])).await;
     let tool = run
         .registry
         .get("everything__trigger-long-running-operation")
         .expect("long-running tool");
     let cancel = CancellationToken::new();
-    let running = tool.run(
-        serde_json::json!({"duration": 60, "steps": 60}),
-        ctx(cancel.clone()),
-    );
+    let running = tokio::spawn({
+        let ctx = ctx(cancel.clone());
+        async move {
+            tool.run(serde_json::json!({"duration": 60, "steps": 60}), ctx)
+                .await
+        }
+    });
+    // Interrupt once the call is on the wire (the server is working on it).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&wire).is_ok_and(|t| t.contains("\"tools/call\"")) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call was not sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     cancel.cancel();
     let outcome = tokio::time::timeout(Duration::from_secs(10), running)
         .await
-        .expect("an interrupted call ends at once");
+        .expect("an interrupted call ends at once")
+        .expect("the call task");
     assert_eq!(
         outcome.status,
         ToolStatus::Interrupted,
         "{}",
         outcome.content
     );
+    // The server was told: notifications/cancelled names the tools/call request's id.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (call_id, cancelled_id) = loop {
+        let text = std::fs::read_to_string(&wire).unwrap_or_default();
+        let messages: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let call = messages.iter().find(|m| m["method"] == "tools/call");
+        let cancel = messages
+            .iter()
+            .find(|m| m["method"] == "notifications/cancelled");
+        if let (Some(call), Some(cancel)) = (call, cancel) {
+            break (call["id"].clone(), cancel["params"]["requestId"].clone());
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no notifications/cancelled sent: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(call_id, cancelled_id);
     let echo = call(
         &run.registry,
         "everything__echo",
@@ -402,4 +443,20 @@ async fn filesystem_server_reads_a_file_in_its_root() {
     )
     .await;
     assert_eq!(outside.status, ToolStatus::Error, "{}", outside.content);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_over_its_time_limit_times_out() {
+    let Some(dir) = servers_dir() else { return };
+    let mut config = stdio(bin(&dir, "mcp-server-everything"));
+    config.tool_timeout_secs = 1;
+    let run = start(BTreeMap::from([("everything".to_string(), config)])).await;
+    let outcome = call(
+        &run.registry,
+        "everything__trigger-long-running-operation",
+        serde_json::json!({"duration": 30, "steps": 30}),
+    )
+    .await;
+    assert_eq!(outcome.status, ToolStatus::TimedOut, "{}", outcome.content);
+    assert!(outcome.content.contains("after 1s"), "{}", outcome.content);
 }
