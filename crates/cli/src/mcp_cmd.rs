@@ -14,6 +14,13 @@ use llm_repl_core::config::McpServerConfig;
 use crate::settings::Settings;
 use crate::{Global, paths};
 
+/// A line on stdout; a closed pipe (`| head`) ends the output quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = crate::sessions_cmd::out(&format!("{}\n", format_args!($($arg)*)));
+    }};
+}
+
 pub const AFTER_HELP: &str = "Examples:\n  llm-repl mcp add everything -- npx -y \
 @modelcontextprotocol/server-everything\n  llm-repl mcp add remote --url https://example.com/mcp \
 --bearer-token-env REMOTE_TOKEN\n  llm-repl mcp test everything\n\nExit codes of test: 0 the server \
@@ -57,11 +64,11 @@ pub fn run(global: &Global, action: McpAction) -> anyhow::Result<ExitCode> {
         McpAction::List => list(&Settings::load(global)?),
         McpAction::Add(args) => {
             add(&path, &args)?;
-            println!("added {} to {}", args.name, path.display());
+            say!("added {} to {}", args.name, path.display());
         }
         McpAction::Remove { name } => {
             remove(&path, &name)?;
-            println!("removed {name} from {}", path.display());
+            say!("removed {name} from {}", path.display());
         }
         McpAction::Test { name } => return test(&Settings::load(global)?, &name),
     }
@@ -71,10 +78,10 @@ pub fn run(global: &Global, action: McpAction) -> anyhow::Result<ExitCode> {
 fn list(settings: &Settings) {
     let servers = &settings.config.mcp.servers;
     if servers.is_empty() {
-        println!("no MCP servers configured (llm-repl mcp add NAME -- CMD ARGS...)");
+        say!("no MCP servers configured (llm-repl mcp add NAME -- CMD ARGS...)");
     }
     for (name, s) in servers {
-        println!("{name}{}", describe(s));
+        say!("{name}{}", describe(s));
     }
 }
 
@@ -229,10 +236,10 @@ fn test(settings: &Settings, name: &str) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    println!("{name}{}", describe(server));
+    say!("{name}{}", describe(server));
     match runtime.block_on(llm_repl_mcp::probe(server, &workdir)) {
         Ok(probe) => {
-            println!(
+            say!(
                 "ok: {} started in {} ms, {} tools, ping {} ms",
                 probe.server,
                 probe.startup.as_millis(),
@@ -241,7 +248,7 @@ fn test(settings: &Settings, name: &str) -> anyhow::Result<ExitCode> {
             );
             for (tool, description) in &probe.tools {
                 let first = description.lines().next().unwrap_or("");
-                println!(
+                say!(
                     "  {name}__{tool}  {}",
                     llm_repl_protocol::terminal_safe(first)
                 );
@@ -249,7 +256,7 @@ fn test(settings: &Settings, name: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            println!(
+            say!(
                 "failed: {}",
                 llm_repl_protocol::terminal_safe(&format!("{e:#}"))
             );

@@ -500,3 +500,60 @@ async fn three_servers_start_in_the_background() {
         echo_took.as_micros()
     );
 }
+
+/// The streamable-HTTP transport against server-everything in its HTTP mode (a process this
+/// test starts and kills), with a bearer token read from the environment variable named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_server_over_streamable_http() {
+    use tokio::io::AsyncBufReadExt;
+    let Some(dir) = servers_dir() else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = tokio::process::Command::new(bin(&dir, "mcp-server-everything"))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts the HTTP server");
+    // It says it listens on stderr.
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let listening = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("listening") {
+                return;
+            }
+        }
+        panic!("the HTTP server exited before listening");
+    };
+    tokio::time::timeout(Duration::from_secs(30), listening)
+        .await
+        .expect("the HTTP server listens");
+    let config = McpServerConfig {
+        url: format!("http://127.0.0.1:{port}/mcp"),
+        // PATH is always set: any value works as a token for this server.
+        bearer_token_env: "PATH".into(),
+        headers: BTreeMap::from([("X-Client".to_string(), "llm-repl-test".to_string())]),
+        trusted: true,
+        ..McpServerConfig::default()
+    };
+    let run = start(BTreeMap::from([("web".to_string(), config)])).await;
+    assert!(
+        matches!(run.servers.states()[0].1, ServerState::Ready { .. }),
+        "{:?}",
+        run.servers.states()
+    );
+    let echo = call(
+        &run.registry,
+        "web__echo",
+        serde_json::json!({"message": "over http"}),
+    )
+    .await;
+    assert_eq!(echo.status, ToolStatus::Ok, "{}", echo.content);
+    assert!(echo.content.contains("over http"), "{}", echo.content);
+    run.servers.shutdown();
+    let _ = child.kill().await;
+}
