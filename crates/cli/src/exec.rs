@@ -49,6 +49,9 @@ async fn drive(mut settings: Settings, prompt: String, json: bool) -> anyhow::Re
     for line in trust_lines {
         eprintln!("{}", terminal_safe(&line));
     }
+    // Headless, nothing is on screen to wait behind: the first turn gets the MCP servers'
+    // tools (each server's start is bounded by its startup_timeout_secs).
+    deps.tools.sources_settled().await;
     let mut handle = Agent::spawn(deps);
     handle
         .ops

@@ -8,6 +8,7 @@ mod config_cmd;
 mod doctor;
 mod exec;
 mod logging;
+mod mcp_cmd;
 mod paths;
 mod sessions_cmd;
 mod settings;
@@ -97,6 +98,12 @@ llm-repl exec -"
     /// Cost and tokens over a period: by day, model, provider, session; savings suggestions.
     #[command(after_help = stats_cmd::AFTER_HELP)]
     Stats(stats_cmd::StatsArgs),
+    /// Model Context Protocol servers: list, add, remove, test.
+    #[command(after_help = mcp_cmd::AFTER_HELP)]
+    Mcp {
+        #[command(subcommand)]
+        action: mcp_cmd::McpAction,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sessions_cmd::run(&settings::Settings::load(&cli.global)?, args)
         }
         Some(Command::Stats(args)) => stats_cmd::run(&settings::Settings::load(&cli.global)?, args),
+        Some(Command::Mcp { action }) => mcp_cmd::run(&cli.global, action),
         None => {
             let settings = settings::Settings::load(&cli.global)?;
             let _log = logging::init(&settings);

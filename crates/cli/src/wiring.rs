@@ -69,6 +69,13 @@ pub fn agent_deps(
     for tool in set.tools {
         tools.register(tool);
     }
+    if config.mcp.servers.values().any(|s| s.enabled) {
+        // Started in the background: their tools join when ready (llm_repl_mcp).
+        let timeout = std::time::Duration::from_secs(config.tools.timeout_secs);
+        let servers =
+            llm_repl_mcp::McpServers::start(&config.mcp, workdir.clone(), timeout, side_tx.clone());
+        tools.add_source(servers);
+    }
     let resume = match (&settings.resume, settings.continue_last, &store) {
         // Refuse before anything is sent: continuing in an empty session is not what was asked.
         (Some(id), _, Some(store)) if matches!(store.get_session(id), Ok(None)) => {

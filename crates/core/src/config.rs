@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::pricing::route::RouteConfig;
 
+mod mcp;
+pub use mcp::{McpConfig, McpServerConfig};
+
 /// The built-in provider presets (the providers crate fills them in); a route's candidates may
 /// name these or a `[providers.<name>]` entry.
 pub const PROVIDER_PRESETS: [&str; 5] = ["openai", "groq", "openrouter", "ollama", "mock"];
@@ -49,6 +52,8 @@ pub struct Config {
     /// Named routes: `provider = "auto"` with a `[routes.auto]` picks the cheapest healthy
     /// capable candidate for each call, falling back to the next on failure.
     pub routes: BTreeMap<String, RouteConfig>,
+    /// Model Context Protocol servers whose tools join the registry (`[mcp.servers.NAME]`).
+    pub mcp: McpConfig,
 }
 
 impl Default for Config {
@@ -70,6 +75,7 @@ impl Default for Config {
             reliability: ReliabilityConfig::default(),
             pricing: crate::pricing::PricingConfig::default(),
             routes: BTreeMap::new(),
+            mcp: McpConfig::default(),
         }
     }
 }
@@ -332,6 +338,7 @@ impl Config {
         for (name, route) in &self.routes {
             self.validate_route(name, route)?;
         }
+        self.mcp.validate()?;
         Ok(())
     }
 

@@ -31,4 +31,6 @@ pub use config::Config;
 pub use provider::{
     ChatRequest, ChatStream, ListedModel, Provider, ProviderError, ProviderErrorKind, StreamItem,
 };
-pub use tool::{Assessment, OutputSink, Tool, ToolContext, ToolOutcome, ToolRegistry, ToolSpec};
+pub use tool::{
+    Assessment, OutputSink, Tool, ToolContext, ToolOutcome, ToolRegistry, ToolSource, ToolSpec,
+};

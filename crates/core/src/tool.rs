@@ -108,15 +108,31 @@ pub trait Tool: Send + Sync {
     fn end_session(&self, _session_id: &str) {}
 }
 
-/// The tools the agent offers, by name.
+/// Tools that come and go while the agent runs: an MCP server's tools appear when it has
+/// started (in the background, so the UI never waits on it) and go while it restarts. The
+/// registry asks its sources each time it is read, so a turn sees what is ready now.
+pub trait ToolSource: Send + Sync {
+    /// The tools available now.
+    fn tools(&self) -> Vec<Arc<dyn Tool>>;
+
+    /// Resolves when the source's start-up has settled (each server ready or failed). A
+    /// headless run awaits it before its first turn; the TUI never does. Default: settled.
+    fn settled(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The tools the agent offers, by name: the registered (built-in and plugin) tools, then what
+/// the sources have ready. A registered tool wins a name clash.
 #[derive(Clone, Default)]
 pub struct ToolRegistry {
     tools: BTreeMap<String, Arc<dyn Tool>>,
+    sources: Vec<Arc<dyn ToolSource>>,
 }
 
 impl std::fmt::Debug for ToolRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.tools.keys()).finish()
+        f.debug_list().entries(self.names()).finish()
     }
 }
 
@@ -130,21 +146,53 @@ impl ToolRegistry {
         self.tools.insert(tool.spec().name, tool);
     }
 
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn Tool>> {
-        self.tools.get(name)
+    /// Adds a source of tools that come and go (MCP servers).
+    pub fn add_source(&mut self, source: Arc<dyn ToolSource>) {
+        self.sources.push(source);
+    }
+
+    /// Resolves when every source's start-up has settled (see [`ToolSource::settled`]).
+    pub async fn sources_settled(&self) {
+        for source in &self.sources {
+            source.settled().await;
+        }
+    }
+
+    /// Every tool available now, by name.
+    fn all(&self) -> BTreeMap<String, Arc<dyn Tool>> {
+        let mut all = BTreeMap::new();
+        for source in &self.sources {
+            for tool in source.tools() {
+                all.insert(tool.spec().name, tool);
+            }
+        }
+        for (name, tool) in &self.tools {
+            all.insert(name.clone(), tool.clone());
+        }
+        all
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        if let Some(tool) = self.tools.get(name) {
+            return Some(tool.clone());
+        }
+        self.sources
+            .iter()
+            .flat_map(|s| s.tools())
+            .find(|t| t.spec().name == name)
     }
 
     pub fn specs(&self) -> Vec<ToolSpec> {
-        self.tools.values().map(|t| t.spec()).collect()
+        self.all().values().map(|t| t.spec()).collect()
     }
 
-    pub fn names(&self) -> Vec<&str> {
-        self.tools.keys().map(String::as_str).collect()
+    pub fn names(&self) -> Vec<String> {
+        self.all().into_keys().collect()
     }
 
     /// Tells every tool that `session_id` ended.
     pub fn end_session(&self, session_id: &str) {
-        for t in self.tools.values() {
+        for t in self.all().values() {
             t.end_session(session_id);
         }
     }
