@@ -196,6 +196,48 @@ fn has_cgroup() -> bool {
     !matches!(cgroup_support(), CgroupSupport::Unavailable(_))
 }
 
+/// Sandbox A holds 15 processes while sandbox B, with the same limit of 20, forks 15 of its own.
+/// (Each sandbox has its own user namespace, so the kernel counts RLIMIT_NPROC per sandbox too;
+/// this guards that two sessions never share one process budget.)
+#[tokio::test]
+async fn one_sandboxs_processes_do_not_use_up_anothers_limit() {
+    if !has_cgroup() {
+        eprintln!("skipped: {}", cgroup_support().summary());
+        return;
+    }
+    let mut a = env();
+    a.settings.max_processes = 20;
+    let beacon = std::sync::Arc::new(Beacon::new(&a.ws).unwrap());
+    let holder = Sandbox::new(a.settings.clone());
+    let job = Job {
+        program: "/bin/sh".into(),
+        args: vec![
+            "-c".into(),
+            "for i in $(seq 15); do sleep 60 & done; printf up > beacon; wait".into(),
+        ],
+        cwd: a.ws.clone(),
+        env: Vec::new(),
+        stdin: Vec::new(),
+        timeout: Duration::from_secs(60),
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let stop = cancel.clone();
+    let held = tokio::spawn(async move {
+        let mut sink = |_, _: &str| {};
+        holder.run(&job, &stop, &mut sink).await
+    });
+    let b = beacon.clone();
+    let up = tokio::task::spawn_blocking(move || b.wait(Until::Up, Duration::from_secs(20)));
+    assert!(up.await.unwrap(), "sandbox A never started its processes");
+    let mut other = env();
+    other.settings.max_processes = 20;
+    let code = "import os\nn = 0\nfor i in range(15):\n    pid = os.fork()\n    if pid == 0:\n        os._exit(0)\n    os.waitpid(pid, 0)\n    n += 1\nprint('forked', n)";
+    let r = other.py(code).await;
+    cancel.cancel();
+    let _ = held.await;
+    assert!(r.output.contains("forked 15"), "{} {:?}", r.output, r.exit);
+}
+
 #[tokio::test]
 async fn memory_is_limited_for_the_whole_sandbox_not_per_process() {
     if !has_cgroup() {

@@ -163,9 +163,12 @@ async fn subprocess_output_is_captured_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let py = tool(&tools_with(10, 1 << 20), "python");
     let out = run(&py, dir.path(), json!({"code": "import os\nprint('a', flush=True)\nos.system('echo b; seq 1 20000 | tail -1')\nprint('c')"})).await;
-    let a = out.content.find("a\n").unwrap();
-    let b = out.content.find("b\n").unwrap();
-    let c = out.content.find("c\n").unwrap();
+    let at = |s: &str| {
+        out.content
+            .find(s)
+            .unwrap_or_else(|| panic!("no {s:?} in {:?} ({:?})", out.content, out.status))
+    };
+    let (a, b, c) = (at("a\n"), at("b\n"), at("c\n"));
     assert!(a < b && b < c, "{}", out.content);
     assert!(out.content.contains("20000"), "{}", out.content);
 }

@@ -145,7 +145,10 @@ def _sync_fds():
             os.write(fd, _SYNC)
         except OSError:
             continue
-        ev.wait(2.0)
+        # Generous: the forwarder answers in microseconds, but a starved thread on a loaded
+        # machine must not let the result overtake output already written (it would land in
+        # the next call).
+        ev.wait(10.0)
 
 
 def _run(code):
