@@ -62,6 +62,9 @@ impl TestHome {
             ("XDG_DATA_HOME".into(), s(&home.join("xdg-data"))),
             ("XDG_STATE_HOME".into(), s(&home.join("xdg-state"))),
             ("FAKE_KEY".into(), FAKE_KEY.into()),
+            // The existing end-to-end tests drive one process; the agent service has its own
+            // (tests/tests/service_e2e.rs), which never leaves a service running.
+            ("LLM_REPL_STANDALONE".into(), "1".into()),
         ];
         // Under `tests/coverage.sh` the instrumented binary must know where to write its
         // profile, or the coverage of everything it runs is lost with the temp home.

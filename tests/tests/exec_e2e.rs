@@ -37,6 +37,7 @@ impl Sandbox {
         cmd.current_dir(home)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
+            .env("LLM_REPL_STANDALONE", "1")
             // Not the workspace: starting in $HOME needs --trust.
             .env("HOME", home.join("home"))
             .env("XDG_CONFIG_HOME", home.join("xdg-config"))
@@ -355,6 +356,7 @@ fn offline_mock_computes_with_python() {
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .env("LLM_REPL_STANDALONE", "1")
         .env("HOME", dir.path().join("home"))
         .args(["exec", "compute 2**64 with python"])
         .output()

@@ -5,13 +5,14 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use llm_repl_core::Agent;
 use llm_repl_protocol::{
     Event, FinishReason, NoticeLevel, Op, OutputStream, ToolStatus, Usage, terminal_safe,
 };
 
+use llm_repl_service::Open;
+
 use crate::settings::Settings;
-use crate::{ExecArgs, wiring};
+use crate::{ExecArgs, service_cmd};
 
 pub fn run(mut settings: Settings, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let prompt = if args.prompt == "-" {
@@ -45,14 +46,17 @@ async fn drive(mut settings: Settings, prompt: String, json: bool) -> anyhow::Re
     let workspace = crate::trust::Workspace::inspect(&settings.workdir()?);
     let (trusted, trust_lines) = crate::trust::headless(&settings, &workspace)?;
     settings.workspace_trusted = trusted;
-    let deps = wiring::agent_deps(&settings, false, Vec::new())?;
+    let mut handle = if settings.in_process() {
+        service_cmd::in_process(&settings, false, Vec::new(), true).await?
+    } else {
+        // Nothing else runs on this runtime yet: blocking while the service starts is fine.
+        let paths = service_cmd::ensure_service(&settings)?;
+        let spec = service_cmd::spec(&settings, false, "exec")?;
+        service_cmd::connect(&paths, Open::Session { spec }).await?
+    };
     for line in trust_lines {
         eprintln!("{}", terminal_safe(&line));
     }
-    // Headless, nothing is on screen to wait behind: the first turn gets the MCP servers'
-    // tools (each server's start is bounded by its startup_timeout_secs).
-    deps.tools.sources_settled().await;
-    let mut handle = Agent::spawn(deps);
     handle
         .ops
         .send(Op::Submit { text: prompt })

@@ -10,6 +10,7 @@ mod exec;
 mod logging;
 mod mcp_cmd;
 mod paths;
+mod service_cmd;
 mod sessions_cmd;
 mod settings;
 mod stats_cmd;
@@ -49,9 +50,13 @@ pub struct Global {
     /// Resume the most recent session.
     #[arg(long = "continue", short = 'c', global = true)]
     pub continue_last: bool,
-    /// Keep nothing: run without the session store.
+    /// Keep nothing: run without the session store (implies --standalone).
     #[arg(long, global = true)]
     pub no_store: bool,
+    /// Run the agent in this process instead of in the background service (no other terminal
+    /// can attach; a second instance on the same data directory is refused).
+    #[arg(long, global = true, env = "LLM_REPL_STANDALONE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub standalone: bool,
     /// Trust the workspace (the current directory or tools.workdir): load its plugin tools
     /// (.llm-repl/tools/) and do not ask; remembered for the directory.
     #[arg(long, global = true)]
@@ -103,6 +108,19 @@ llm-repl exec -"
     Mcp {
         #[command(subcommand)]
         action: mcp_cmd::McpAction,
+    },
+    /// Run the agent service in the foreground (the TUI and `exec` start it in the background
+    /// when none runs).
+    Serve(service_cmd::ServeArgs),
+    /// The background agent service: status, stop, logs.
+    Service {
+        #[command(subcommand)]
+        action: service_cmd::ServiceAction,
+    },
+    /// Open a session another terminal is using: its history, then the running turn live.
+    Attach {
+        /// The session (see `llm-repl service status`); default: the one most recently active.
+        id: Option<String>,
     },
 }
 
@@ -190,6 +208,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Stats(args)) => stats_cmd::run(&settings::Settings::load(&cli.global)?, args),
         Some(Command::Mcp { action }) => mcp_cmd::run(&cli.global, action),
+        Some(Command::Serve(args)) => {
+            let settings = settings::Settings::load(&cli.global)?;
+            let _log = logging::init(&settings);
+            service_cmd::serve(settings, args)
+        }
+        Some(Command::Service { action }) => {
+            service_cmd::control(&settings::Settings::load(&cli.global)?, action)
+        }
+        Some(Command::Attach { id }) => {
+            let settings = settings::Settings::load(&cli.global)?;
+            let _log = logging::init(&settings);
+            tui_cmd::attach(settings, id)
+        }
         None => {
             let settings = settings::Settings::load(&cli.global)?;
             let _log = logging::init(&settings);

@@ -24,6 +24,8 @@ pub struct Settings {
     pub continue_last: bool,
     /// `--no-store`.
     pub no_store: bool,
+    /// `--standalone`: the agent runs in this process, not in the service.
+    pub standalone: bool,
     /// `--trust`: trust the workspace (and remember it).
     pub trust_flag: bool,
     /// Whether the workspace's own plugin tools load (decided by crate::trust before wiring).
@@ -59,6 +61,7 @@ impl Settings {
             resume: global.resume.clone(),
             continue_last: global.continue_last,
             no_store: global.no_store,
+            standalone: global.standalone,
             trust_flag: global.trust,
             workspace_trusted: false,
         })
@@ -73,9 +76,16 @@ impl Settings {
             resume: None,
             continue_last: false,
             no_store: false,
+            standalone: false,
             trust_flag: false,
             workspace_trusted: false,
         }
+    }
+
+    /// Whether the agent runs in this process: `--standalone`, or `--no-store` (nothing to
+    /// share, so no service).
+    pub fn in_process(&self) -> bool {
+        self.standalone || self.no_store
     }
 
     /// The directory tools are confined to.

@@ -4,26 +4,23 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use llm_repl_core::Agent;
 use llm_repl_protocol::NoticeLevel;
+use llm_repl_service::Open;
 use llm_repl_tui::{SlashInfo, TuiOptions};
 
+use crate::service_cmd;
 use crate::settings::Settings;
-use crate::wiring;
 
 pub fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        anyhow::bail!(
-            "the full-screen interface needs a terminal; for pipes and scripts use \
-             `llm-repl exec \"PROMPT\"` (or `llm-repl exec -` to read the prompt from stdin)"
-        );
-    }
+    require_terminal()?;
     let trust_notice = decide_trust(&mut settings)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    // Before the runtime: starting the service blocks until its socket answers.
+    let service = if settings.in_process() {
+        None
+    } else {
+        Some(service_cmd::ensure_service(&settings)?)
+    };
+    let runtime = runtime()?;
     runtime.block_on(async move {
         // The start-up check (no network): anything not ok is shown as a notice.
         let notices = crate::doctor::quick_checks(&settings)
@@ -44,33 +41,88 @@ pub fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>();
         let mut notices = notices;
         notices.extend(trust_notice);
-        let deps = wiring::agent_deps(&settings, true, notices)?;
-        let mock = deps.provider.is_mock();
-        let handle = Agent::spawn(deps);
-        let ui = &settings.config.ui;
-        let options = TuiOptions {
-            theme: ui.theme.clone(),
-            mouse: ui.mouse,
-            show_trace: ui.show_trace,
-            keys: ui.keys.clone(),
-            first_run_hint: mock.then(|| FIRST_RUN_HINT.to_string()),
-            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-            slash: SlashInfo {
-                providers: provider_names(&settings),
-                models: Vec::new(),
-            },
-            hyperlinks: ui.hyperlinks && terminal_shows_osc8(std::env::var("TERM").ok()),
-            calendar: settings.calendar(),
+        let link = match &service {
+            None => service_cmd::in_process(&settings, true, notices, false).await?,
+            Some(paths) => {
+                let mut spec = service_cmd::spec(&settings, true, "tui")?;
+                spec.notices = notices;
+                service_cmd::connect(paths, Open::Session { spec }).await?
+            }
         };
-        let exit = llm_repl_tui::run(options, handle.ops, handle.events)
-            .await
-            .context("the terminal interface failed")?;
-        // The terminal is back: say how to come back to this conversation.
-        if let Some(id) = exit.session_id.filter(|_| !settings.no_store) {
-            println!("to resume this session: llm-repl --resume {id}");
-        }
-        Ok(ExitCode::SUCCESS)
+        let mock = is_mock(&settings);
+        show(&settings, link, mock.then(|| FIRST_RUN_HINT.to_string())).await
     })
+}
+
+/// `llm-repl attach [ID]`: the full-screen interface on a session another terminal uses.
+pub fn attach(settings: Settings, id: Option<String>) -> anyhow::Result<ExitCode> {
+    require_terminal()?;
+    if settings.in_process() {
+        anyhow::bail!("attach joins a session in the agent service: drop --standalone/--no-store");
+    }
+    let paths = service_cmd::ensure_service(&settings)?;
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        // A stored session nobody has open is reopened here without the workspace's plugins.
+        let spec = service_cmd::spec(&settings, true, "attach")?;
+        let link = service_cmd::connect(&paths, Open::Attach { session: id, spec }).await?;
+        show(&settings, link, None).await
+    })
+}
+
+fn require_terminal() -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the full-screen interface needs a terminal; for pipes and scripts use \
+             `llm-repl exec \"PROMPT\"` (or `llm-repl exec -` to read the prompt from stdin)"
+        );
+    }
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Whether the chosen provider is the offline mock (for the first-run hint).
+fn is_mock(settings: &Settings) -> bool {
+    llm_repl_providers::resolve(&settings.provider, &settings.config, &crate::settings::env)
+        .is_ok_and(|r| r.kind == "mock")
+}
+
+/// Runs the screen over `link` until the user quits.
+async fn show(
+    settings: &Settings,
+    link: service_cmd::Link,
+    first_run_hint: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let ui = &settings.config.ui;
+    let options = TuiOptions {
+        theme: ui.theme.clone(),
+        mouse: ui.mouse,
+        show_trace: ui.show_trace,
+        keys: ui.keys.clone(),
+        first_run_hint,
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        slash: SlashInfo {
+            providers: provider_names(settings),
+            models: Vec::new(),
+        },
+        hyperlinks: ui.hyperlinks && terminal_shows_osc8(std::env::var("TERM").ok()),
+        calendar: settings.calendar(),
+    };
+    let exit = llm_repl_tui::run(options, link.ops, link.events)
+        .await
+        .context("the terminal interface failed")?;
+    // The terminal is back: say how to come back to this conversation.
+    if let Some(id) = exit.session_id.filter(|_| !settings.no_store) {
+        println!("to resume this session: llm-repl --resume {id}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Asks once per directory, before the full screen starts, whether the workspace is trusted

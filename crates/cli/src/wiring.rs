@@ -30,17 +30,27 @@ pub fn agent_deps(
     interactive: bool,
     startup_notices: Vec<(NoticeLevel, String)>,
 ) -> anyhow::Result<AgentDeps> {
+    let store = if settings.no_store {
+        None
+    } else {
+        Some(open_store(settings)?)
+    };
+    agent_deps_on(settings, interactive, startup_notices, store)
+}
+
+/// [`agent_deps`] on a store already open (the agent service opens it once for every session).
+pub fn agent_deps_on(
+    settings: &Settings,
+    interactive: bool,
+    startup_notices: Vec<(NoticeLevel, String)>,
+    store: Option<Store>,
+) -> anyhow::Result<AgentDeps> {
     let config = &settings.config;
     let (side_tx, side_rx) = mpsc::unbounded_channel();
     for (level, text) in startup_notices {
         let _ = side_tx.send(Event::Notice { level, text });
     }
     let context_window = context_window_of(&settings.provider, config)?;
-    let store = if settings.no_store {
-        None
-    } else {
-        Some(open_store(settings)?)
-    };
     let cache = response_cache(config, store.as_ref());
     let provider = build_provider(&settings.provider, config, &side_tx, cache.as_ref())?;
     let factory: ProviderFactory = {

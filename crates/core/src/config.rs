@@ -47,6 +47,8 @@ pub struct Config {
     pub ui: UiConfig,
     pub budget: BudgetConfig,
     pub reliability: ReliabilityConfig,
+    /// The agent service (`llm-repl serve`).
+    pub service: ServiceConfig,
     /// Price overrides and additions to assets/prices.toml.
     pub pricing: crate::pricing::PricingConfig,
     /// Named routes: `provider = "auto"` with a `[routes.auto]` picks the cheapest healthy
@@ -73,6 +75,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             budget: BudgetConfig::default(),
             reliability: ReliabilityConfig::default(),
+            service: ServiceConfig::default(),
             pricing: crate::pricing::PricingConfig::default(),
             routes: BTreeMap::new(),
             mcp: McpConfig::default(),
@@ -227,6 +230,23 @@ impl Default for BudgetConfig {
             day_usd: None,
             month_usd: None,
             warn_at: 0.8,
+        }
+    }
+}
+
+/// The agent service that the TUI and `exec` connect to (README "The agent service").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// A service started in the background exits after this many seconds with no client
+    /// connected and no turn running; 0 keeps it running until `llm-repl service stop`.
+    pub idle_exit_secs: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            idle_exit_secs: 600,
         }
     }
 }
