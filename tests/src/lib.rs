@@ -12,6 +12,7 @@ pub mod fake;
 pub mod home;
 pub mod pty;
 pub mod script_file;
+pub mod service_home;
 
 pub mod raw_provider;
 pub mod sse;

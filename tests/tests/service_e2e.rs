@@ -9,86 +9,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a test failure
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use llm_repl_e2e::home::TestHome;
+use llm_repl_e2e::service_home::Svc;
 use serde_json::Value;
-
-/// A home on the offline mock model with a private runtime directory for the service.
-struct Svc {
-    home: TestHome,
-    run: PathBuf,
-}
-
-impl Svc {
-    fn new(idle_exit_secs: u64) -> Svc {
-        let home = TestHome::new("http://127.0.0.1:9", "");
-        std::fs::write(
-            home.config(),
-            format!("provider = \"mock\"\n[service]\nidle_exit_secs = {idle_exit_secs}\n"),
-        )
-        .unwrap();
-        let run = home.path().join("run");
-        std::fs::create_dir_all(&run).unwrap();
-        Svc { home, run }
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = self.home.command();
-        cmd.env_remove("LLM_REPL_STANDALONE")
-            .env("XDG_RUNTIME_DIR", &self.run);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
-    fn service_dir(&self) -> PathBuf {
-        self.run.join("llm-repl")
-    }
-
-    /// The pids of services started here (from their pid files).
-    fn pids(&self) -> Vec<i32> {
-        let Ok(dir) = std::fs::read_dir(self.service_dir()) else {
-            return Vec::new();
-        };
-        dir.filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "pid"))
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
-            .collect()
-    }
-
-    fn socket_exists(&self) -> bool {
-        std::fs::read_dir(self.service_dir()).is_ok_and(|d| {
-            d.filter_map(|e| e.ok())
-                .any(|e| e.path().extension().is_some_and(|x| x == "sock"))
-        })
-    }
-
-    fn log(&self) -> String {
-        let Ok(dir) = std::fs::read_dir(self.service_dir()) else {
-            return String::new();
-        };
-        dir.filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-            .collect()
-    }
-}
-
-impl Drop for Svc {
-    fn drop(&mut self) {
-        for pid in self.pids() {
-            // SAFETY: kill(2) on a pid this test's service wrote; at worst it is gone already.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
 
 fn ok(out: &Output) {
     assert!(
@@ -118,7 +43,7 @@ const LONG_TURN: &str = "```python\nprint('tick', flush=True)\nimport time\ntime
 
 #[test]
 fn two_execs_at_once_start_one_service_which_runs_both_turns() {
-    let svc = Svc::new(600);
+    let svc = Svc::mock(600);
     let children: Vec<_> = (0..2)
         .map(|_| {
             svc.command()
@@ -155,7 +80,7 @@ fn two_execs_at_once_start_one_service_which_runs_both_turns() {
 
 #[test]
 fn the_service_exits_by_itself_when_idle() {
-    let svc = Svc::new(1);
+    let svc = Svc::mock(1);
     ok(&svc.run(&["exec", "hello"]));
     assert!(svc.socket_exists());
     assert!(
@@ -168,7 +93,7 @@ fn the_service_exits_by_itself_when_idle() {
 
 #[test]
 fn exec_runs_while_another_turn_runs_and_a_killed_service_loses_nothing_completed() {
-    let svc = Svc::new(600);
+    let svc = Svc::mock(600);
     // A turn that keeps running: its exec prints events as JSON lines.
     let mut long = svc
         .command()

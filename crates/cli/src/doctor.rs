@@ -131,15 +131,23 @@ impl Check {
 pub async fn quick_checks(settings: &Settings) -> Vec<Check> {
     let timeout = Duration::from_secs(5);
     let mut checks = vec![local::config_ok(settings)];
+    // With the agent service the store is the service's (it reports its own trouble).
+    let store = async {
+        match settings.in_process() {
+            true => Some(local::store(settings.data_dir()).await),
+            false => None,
+        }
+    };
     let (store, python, sandbox) = tokio::join!(
-        local::store(settings.data_dir()),
+        store,
         local::python(&settings.config.tools.python, timeout),
         local::sandbox(
             settings.config.sandbox.require,
             &settings.config.sandbox.protect,
         ),
     );
-    checks.extend([store, python, sandbox]);
+    checks.extend(store);
+    checks.extend([python, sandbox]);
     checks
 }
 
