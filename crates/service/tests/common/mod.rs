@@ -36,14 +36,21 @@ impl Provider for Rules {
         Box::pin(async move {
             let items = match last {
                 Some(m) if m.role == Role::User => {
-                    let n: u64 = m.content.trim().parse().unwrap_or(1);
+                    // "N" or "N/PER_MS" (N lines, PER_MS of them per millisecond).
+                    let (n, per_ms) = m
+                        .content
+                        .trim()
+                        .split_once('/')
+                        .unwrap_or((m.content.trim(), "0"));
+                    let n: u64 = n.parse().unwrap_or(1);
+                    let per_ms: u64 = per_ms.parse().unwrap_or(0);
                     vec![
                         StreamItem::Text("running ".into()),
                         StreamItem::ToolCallDelta {
                             index: 0,
                             id: Some(format!("call-{n}")),
                             name: Some("gate".into()),
-                            arguments: format!("{{\"lines\":{n}}}"),
+                            arguments: format!("{{\"lines\":{n},\"per_ms\":{per_ms}}}"),
                         },
                         StreamItem::Finish("tool_calls".into()),
                     ]
@@ -80,8 +87,13 @@ impl Tool for Gate {
     fn run(&self, args: serde_json::Value, ctx: ToolContext) -> BoxFuture<'_, ToolOutcome> {
         Box::pin(async move {
             let n = args["lines"].as_u64().unwrap_or(1);
+            // `per_ms`: lines per millisecond (a paced stream); absent: all at once.
+            let per_ms = args["per_ms"].as_u64().unwrap_or(0);
             for i in 0..n {
                 ctx.output.send(OutputStream::Stdout, format!("line {i}\n"));
+                if per_ms > 0 && (i + 1) % per_ms == 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
             }
             tokio::select! {
                 permit = self.gate.acquire() => permit.unwrap().forget(),
