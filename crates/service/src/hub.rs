@@ -263,7 +263,7 @@ impl Hub {
 
     /// Sends `event` to every client and keeps it for later ones.
     fn fan_out(&self, st: &mut State, event: Event) {
-        st.log.push(event.clone());
+        keep(&mut st.log, event.clone());
         let _ = self.tx.send(Delivery::All(Arc::new(event)));
     }
 
@@ -339,5 +339,85 @@ impl Hub {
             messages: loaded.plain_messages(),
             tool_runs: loaded.plain_tool_runs(),
         })
+    }
+}
+
+/// Appends `event` to a replay log, merging a text or output piece into the one before it when
+/// it continues it, so a long turn's replay is a few Events, not one per token or line.
+fn keep(log: &mut Vec<Event>, event: Event) {
+    match (log.last_mut(), event) {
+        (
+            Some(Event::TextDelta { turn, text }),
+            Event::TextDelta {
+                turn: t,
+                text: more,
+            },
+        ) if *turn == t => {
+            text.push_str(&more);
+        }
+        (
+            Some(Event::ToolOutput {
+                call_id,
+                stream,
+                chunk,
+            }),
+            Event::ToolOutput {
+                call_id: c,
+                stream: s,
+                chunk: more,
+            },
+        ) if *call_id == c && *stream == s => chunk.push_str(&more),
+        (_, event) => log.push(event),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use llm_repl_protocol::OutputStream;
+
+    use super::*;
+
+    #[test]
+    fn the_replay_merges_pieces_that_continue_each_other() {
+        let mut log = Vec::new();
+        let out = |s: OutputStream, c: &str| Event::ToolOutput {
+            call_id: "c1".into(),
+            stream: s,
+            chunk: c.into(),
+        };
+        for e in [
+            Event::TextDelta {
+                turn: 1,
+                text: "a".into(),
+            },
+            Event::TextDelta {
+                turn: 1,
+                text: "b".into(),
+            },
+            out(OutputStream::Stdout, "x\n"),
+            out(OutputStream::Stdout, "y\n"),
+            out(OutputStream::Stderr, "!"),
+            Event::TextDelta {
+                turn: 1,
+                text: "c".into(),
+            },
+        ] {
+            keep(&mut log, e);
+        }
+        assert_eq!(
+            log,
+            vec![
+                Event::TextDelta {
+                    turn: 1,
+                    text: "ab".into()
+                },
+                out(OutputStream::Stdout, "x\ny\n"),
+                out(OutputStream::Stderr, "!"),
+                Event::TextDelta {
+                    turn: 1,
+                    text: "c".into()
+                },
+            ]
+        );
     }
 }

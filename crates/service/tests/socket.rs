@@ -131,9 +131,11 @@ async fn two_clients_on_one_session_both_see_the_turn_live() {
     // b replays the session and the running turn so far ...
     let replay = until(
         &mut b,
-        |e| matches!(e, Event::ToolOutput { chunk, .. } if chunk == "line 2\n"),
+        |e| matches!(e, Event::ToolOutput { chunk, .. } if chunk.ends_with("line 2\n")),
     )
     .await;
+    // Replayed pieces come merged, in order.
+    assert!(tool_output(&replay).ends_with("line 0\nline 1\nline 2\n"));
     assert!(
         matches!(replay[0], Event::SessionStarted { ref info } if info.id == id),
         "{replay:?}"
