@@ -155,11 +155,40 @@ pub fn control(settings: &Settings, action: ServiceAction) -> anyhow::Result<Exi
                     println!("not running");
                     Ok(ExitCode::SUCCESS)
                 }
+                // A service of another version cannot be asked: its pid file can.
+                Err(llm_repl_service::ConnectError::Mismatch { service }) => {
+                    terminate(&paths).with_context(|| {
+                        format!("the running service speaks protocol {service:?}")
+                    })?;
+                    let deadline = Instant::now() + Duration::from_secs(20);
+                    while paths.socket.exists() && Instant::now() < deadline {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    println!("stopped (it was of another version)");
+                    Ok(ExitCode::SUCCESS)
+                }
                 Err(e) => Err(e.into()),
             },
             ServiceAction::Logs { .. } => unreachable!("handled above"),
         }
     })
+}
+
+/// SIGTERM to the pid in the service's pid file (it stops as on `service stop`).
+fn terminate(paths: &ServicePaths) -> anyhow::Result<()> {
+    let pid: i32 = std::fs::read_to_string(paths.pid_file())
+        .context("cannot read its pid file")?
+        .trim()
+        .parse()
+        .context("its pid file is not a pid")?;
+    // SAFETY: kill(2) with a pid read from our private (0700) service directory.
+    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+        anyhow::bail!(
+            "cannot signal pid {pid}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
 }
 
 fn logs(paths: &ServicePaths, lines: usize) -> anyhow::Result<ExitCode> {
@@ -201,6 +230,8 @@ fn spawn_service(settings: &Settings, paths: &ServicePaths) -> std::io::Result<C
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
+        // Holding no client's directory; every path it is given is absolute.
+        .current_dir("/")
         .process_group(0);
     cmd.spawn()
 }

@@ -107,7 +107,8 @@ fn open_store(data_dir: &Path, access: Access) -> anyhow::Result<Option<Opened>>
             if access == Access::Write {
                 anyhow::bail!(
                     "the store in {} is in use by another llm-repl ({holder}); close it first \
-                     (or use --data-dir for another store); nothing was changed",
+                     (`llm-repl service stop` if it is the agent service), or use --data-dir for \
+                     another store; nothing was changed",
                     data_dir.display()
                 );
             }
