@@ -222,7 +222,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.store.data_dir = tmp.path().join("data").display().to_string();
-        let settings = Settings::with_config(config, "mock".into());
+        let mut settings = Settings::with_config(config, "mock".into());
+        // Through the agent service the store is the service's to check.
+        let checks = quick_checks(&settings).await;
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["config", "python", "sandbox"]);
+        settings.standalone = true;
         let checks = quick_checks(&settings).await;
         let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["config", "data dir", "python", "sandbox"]);
