@@ -152,3 +152,28 @@ fn exec_runs_while_another_turn_runs_and_a_killed_service_loses_nothing_complete
     });
     assert!(prompt_kept, "{loaded}");
 }
+
+#[test]
+fn a_terminal_with_another_key_than_the_service_is_told() {
+    // The fake provider reads FAKE_KEY; nothing listens at its URL, so turns fail fast.
+    let svc = Svc::on(llm_repl_e2e::home::TestHome::new("http://127.0.0.1:9", ""));
+    let first = svc.run(&["exec", "hello"]);
+    let said = String::from_utf8_lossy(&first.stderr).to_string();
+    assert!(!said.contains("differs from this terminal"), "{said}");
+    // Same service, another key in this terminal's environment.
+    let other = svc
+        .command()
+        .env("FAKE_KEY", "another-key")
+        .args(["exec", "hello"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        said.contains("uses the FAKE_KEY it read when it started, which differs"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("another-key"),
+        "the key itself was shown: {said}"
+    );
+}

@@ -13,7 +13,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use llm_repl_core::Agent;
 use llm_repl_protocol::{Event, Op};
+use llm_repl_service::paths::fingerprint;
 use llm_repl_service::server::ServiceConfig;
+use llm_repl_service::wire::KeyFingerprint;
 use llm_repl_service::{AgentFactory, Open, ServicePaths, SessionSpec};
 use tokio::sync::mpsc;
 
@@ -92,8 +94,20 @@ fn factory(base: Settings) -> AgentFactory {
         s.resume = spec.resume.clone();
         s.continue_last = false;
         s.workspace_trusted = spec.trusted;
-        wiring::agent_deps_on(&s, spec.interactive, spec.notices.clone(), store)
-            .map_err(|e| format!("{e:#}"))
+        let mut notices = spec.notices.clone();
+        if let Some(theirs) = &spec.key
+            && key_fingerprint(&s).as_ref() != Some(theirs)
+        {
+            notices.push((
+                llm_repl_protocol::NoticeLevel::Warn,
+                format!(
+                    "the agent service uses the {} it read when it started, which differs from \
+                     this terminal's: `llm-repl service stop` and start again to use yours",
+                    theirs.env
+                ),
+            ));
+        }
+        wiring::agent_deps_on(&s, spec.interactive, notices, store).map_err(|e| format!("{e:#}"))
     })
 }
 
@@ -263,7 +277,22 @@ pub fn spec(settings: &Settings, interactive: bool, client: &str) -> anyhow::Res
         continue_last: settings.continue_last,
         notices: Vec::new(),
         client: format!("{client} pid {}", std::process::id()),
+        key: key_fingerprint(settings),
     })
+}
+
+/// The chosen provider's key variable and a fingerprint of its value in this process's
+/// environment (`None` for a provider without a key, or a route).
+fn key_fingerprint(settings: &Settings) -> Option<KeyFingerprint> {
+    let resolved =
+        llm_repl_providers::resolve(&settings.provider, &settings.config, &crate::settings::env)
+            .ok()?;
+    let env = resolved.api_key_env;
+    if env.is_empty() {
+        return None;
+    }
+    let hash = crate::settings::env(&env).map(|v| fingerprint(v.as_bytes()));
+    Some(KeyFingerprint { env, hash })
 }
 
 /// Connects to the service (already ensured running) with `open`.

@@ -42,7 +42,10 @@ impl ServicePaths {
         let data_dir = data_dir
             .canonicalize()
             .unwrap_or_else(|_| absolute(data_dir));
-        let name = format!("{:016x}", fnv1a(data_dir.as_os_str().as_encoded_bytes()));
+        let name = format!(
+            "{:016x}",
+            fingerprint(data_dir.as_os_str().as_encoded_bytes())
+        );
         ServicePaths {
             socket: base.join(format!("{name}.sock")),
             lock: base.join(format!("{name}.lock")),
@@ -119,8 +122,9 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// FNV-1a, 64 bits: a stable name for a path (std's hasher may change between releases, and a
-/// client and a service of different builds must find the same socket).
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// client and a service of different builds must find the same socket); also how a client tells
+/// the service which key it has without sending it.
+pub fn fingerprint(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);

@@ -86,6 +86,18 @@ pub struct SessionSpec {
     pub notices: Vec<(NoticeLevel, String)>,
     /// Who is connecting, for "answered by ..." lines (e.g. `tui pid 4242`).
     pub client: String,
+    /// Which key the client's environment has for the session's provider (a fingerprint, never
+    /// the key), so the service can say when it uses a different one.
+    #[serde(default)]
+    pub key: Option<KeyFingerprint>,
+}
+
+/// An environment variable holding a provider key, and [`crate::paths::fingerprint`] of its
+/// value (`None`: unset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyFingerprint {
+    pub env: String,
+    pub hash: Option<u64>,
 }
 
 /// The service's answer to [`Open`].
