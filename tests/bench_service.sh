@@ -7,13 +7,14 @@
 #  - the idle service's resident memory (VmRSS) after serving those.
 # Reproduces the figures in .ai/ledgers/v4.0/agent-service.md.
 #
-# Usage: tests/bench_service.sh [RUNS]   (default 20; env CARGO_TARGET_DIR is honoured)
+# Usage: tests/bench_service.sh [RUNS]   (default 20; env CARGO_TARGET_DIR is honoured;
+# SKIP_BUILD=1 uses the release binary already built)
 set -euo pipefail
 
 RUNS="${1:-20}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-(cd "$ROOT" && cargo build --release -q -p llm-repl --bin llm-repl)
+[ -n "${SKIP_BUILD:-}" ] || (cd "$ROOT" && cargo build --release -q -p llm-repl --bin llm-repl)
 BIN="$TARGET/release/llm-repl"
 
 WORK="$(mktemp -d)"
@@ -32,11 +33,13 @@ cd "$WORK/ws"
 # Milliseconds from spawning the interface in a pty until "idle" is on screen; then Ctrl-C.
 first_frame() {
     python3 - "$@" <<'PY'
-import os, pty, select, sys, time, signal
+import os, pty, select, sys, time, signal, fcntl, termios, struct
 argv = sys.argv[1:]
 t0 = time.perf_counter()
 pid, fd = pty.fork()
 if pid == 0:
+    # A 120x40 terminal (a pty starts at 0x0, where nothing is drawn).
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     os.execv(argv[0], argv)
 buf = b""
 deadline = t0 + 20
