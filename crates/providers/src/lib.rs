@@ -12,6 +12,7 @@ pub mod openai;
 pub mod presets;
 pub mod resilient;
 pub mod router;
+pub mod tls;
 mod wire;
 
 use std::sync::Arc;

@@ -96,7 +96,10 @@ impl OpenAiProvider {
     fn http(&self) -> Result<reqwest::Client, ProviderError> {
         self.http
             .get_or_init(|| {
+                // The system's CA roots are read on the first https handshake (crate::tls),
+                // never for an http:// server.
                 reqwest::Client::builder()
+                    .tls_backend_preconfigured(crate::tls::client_config()?)
                     .connect_timeout(self.settings.connect_timeout)
                     .build()
                     .map_err(|e| format!("cannot build the HTTP client: {e}"))
