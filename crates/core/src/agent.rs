@@ -87,7 +87,7 @@ pub struct Agent {
     approvals: Arc<Approvals>,
     pub(crate) recorder: Recorder,
     /// The provider and model of the next model call, shared with the running turn.
-    selection: Selection,
+    pub(crate) selection: Selection,
     /// The request being answered: what `emit` sends meanwhile is wrapped in `Event::Reply`.
     pub(crate) answering: Option<RequestId>,
     /// Providers' model lists, kept for the session (models.rs).
@@ -345,56 +345,6 @@ impl Agent {
         );
     }
 
-    fn set_model(&mut self, model: &str) {
-        let model = model.trim();
-        if model.is_empty() {
-            self.emit(Event::Error {
-                message: "no model named: /model NAME".into(),
-            });
-            return;
-        }
-        let from = (self.info.provider.clone(), self.info.model.clone());
-        self.deps.config.model = model.to_string();
-        self.info.model = model.to_string();
-        self.info.context_window = self.context_window();
-        self.announce_switch(from);
-    }
-
-    /// Shares the new choice with a running turn and tells the frontend.
-    fn announce_switch(&mut self, (from_provider, from_model): (String, String)) {
-        self.selection.set(Selected {
-            provider: self.deps.provider.clone(),
-            model: self.info.model.clone(),
-            context_window: self.info.context_window,
-        });
-        self.emit(Event::ModelSwitched {
-            info: self.info.clone(),
-            from_provider,
-            from_model,
-        });
-    }
-
-    fn set_provider(&mut self, name: &str) {
-        let Some(factory) = &self.deps.provider_factory else {
-            self.notice(
-                NoticeLevel::Warn,
-                "switching providers is not available here",
-            );
-            return;
-        };
-        match factory(name) {
-            Ok(provider) => {
-                let from = (self.info.provider.clone(), self.info.model.clone());
-                self.deps.config.model.clear();
-                self.info = session_info(&self.deps, provider.as_ref(), Some(&self.info));
-                self.deps.provider = provider;
-                self.info.context_window = self.context_window();
-                self.announce_switch(from);
-            }
-            Err(message) => self.emit(Event::Error { message }),
-        }
-    }
-
     fn set_budget(&mut self, scope: BudgetScope, limit_usd: f64) {
         let s = budget_scope(scope);
         let limit = (limit_usd > 0.0).then_some(limit_usd);
@@ -429,7 +379,7 @@ impl Agent {
         );
     }
 
-    fn context_window(&self) -> Option<u64> {
+    pub(crate) fn context_window(&self) -> Option<u64> {
         self.deps.context_window.or_else(|| {
             self.deps
                 .prices

@@ -20,6 +20,7 @@ pub mod provider;
 mod rewind;
 mod selection;
 mod session_ops;
+mod switching;
 mod titles;
 pub mod tool;
 mod tools_run;

@@ -58,6 +58,27 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// A session with no messages yet, created and updated at `now_ms` (a new session or a fork).
+    pub fn empty(info: &SessionInfo, now_ms: u64, parent: Option<ForkParent>) -> Self {
+        SessionRecord {
+            v: RECORD_VERSION,
+            id: info.id.clone(),
+            title: info.title.clone(),
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            provider: info.provider.clone(),
+            model: info.model.clone(),
+            mock: info.mock,
+            context_window: info.context_window,
+            messages: 0,
+            usage: Default::default(),
+            cost_usd: None,
+            unknown_cost_calls: 0,
+            tags: Vec::new(),
+            parent,
+        }
+    }
+
     pub fn summary(&self) -> SessionSummary {
         SessionSummary {
             id: self.id.clone(),

@@ -82,23 +82,7 @@ impl Store {
         tool_runs: &[ToolRun],
     ) -> Result<SessionRecord> {
         let now = crate::now_ms();
-        let rec = SessionRecord {
-            v: RECORD_VERSION,
-            id: info.id.clone(),
-            title: info.title.clone(),
-            created_ms: now,
-            updated_ms: now,
-            provider: info.provider.clone(),
-            model: info.model.clone(),
-            mock: info.mock,
-            context_window: info.context_window,
-            messages: 0,
-            usage: Default::default(),
-            cost_usd: None,
-            unknown_cost_calls: 0,
-            tags: Vec::new(),
-            parent: Some(parent),
-        };
+        let rec = SessionRecord::empty(info, now, Some(parent));
         self.insert_session(&rec)?;
         if !messages.is_empty() {
             self.append_messages_at(&info.id, messages, now)?;

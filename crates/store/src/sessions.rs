@@ -11,7 +11,7 @@ use sled::transaction::{TransactionalTree, abort};
 
 use crate::error::{Result, StoreError};
 use crate::index::{self, TxResult, ab, bump};
-use crate::records::{self, MessageRecord, RECORD_VERSION, SessionRecord};
+use crate::records::{self, MessageRecord, SessionRecord};
 use crate::{Inner, Store, keys, meta, text};
 
 /// A new session id: 13 hex digits of milliseconds (sorts by creation time) and 8 random ones.
@@ -86,24 +86,7 @@ pub(crate) fn get_in(tx: &TransactionalTree, id: &str) -> TxResult<SessionRecord
 impl Store {
     /// Creates a session from `info` (its id must be new), created and updated now.
     pub fn create_session(&self, info: &SessionInfo) -> Result<SessionRecord> {
-        let now = crate::now_ms();
-        let rec = SessionRecord {
-            v: RECORD_VERSION,
-            id: info.id.clone(),
-            title: info.title.clone(),
-            created_ms: now,
-            updated_ms: now,
-            provider: info.provider.clone(),
-            model: info.model.clone(),
-            mock: info.mock,
-            context_window: info.context_window,
-            messages: 0,
-            usage: Default::default(),
-            cost_usd: None,
-            unknown_cost_calls: 0,
-            tags: Vec::new(),
-            parent: None,
-        };
+        let rec = SessionRecord::empty(info, crate::now_ms(), None);
         self.insert_session(&rec)?;
         self.sync()?;
         Ok(rec)
