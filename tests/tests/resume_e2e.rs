@@ -146,7 +146,8 @@ fn continue_and_resume_send_the_earlier_turns_to_the_model() {
         pairs(&[("user", "something else")])
     );
 
-    let (out, ev) = exec(&home, &["--resume", &a, "exec", "--json", "back to A"]);
+    // A unique prefix is enough, as `sessions list` shows ids.
+    let (out, ev) = exec(&home, &["--resume", &a[..8], "exec", "--json", "back to A"]);
     ok(&out);
     assert_eq!(session_of(&ev), a);
     let got = transcript(&server.chat_requests()[4]);
@@ -171,7 +172,10 @@ fn resuming_an_unknown_id_is_a_clear_error_and_sends_nothing() {
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("no session no-such-session"), "{stderr}");
+    assert!(
+        stderr.contains("no session \"no-such-session\""),
+        "{stderr}"
+    );
     assert!(
         server.chat_requests().is_empty(),
         "the prompt was sent anyway"

@@ -6,6 +6,7 @@
 //! 2 no such session.
 
 mod open;
+pub(crate) use open::resolve;
 mod render;
 
 use std::io::{BufRead, IsTerminal, Read, Write};

@@ -87,13 +87,13 @@ pub fn agent_deps_on(
         tools.add_source(servers);
     }
     let resume = match (&settings.resume, settings.continue_last, &store) {
-        // Refuse before anything is sent: continuing in an empty session is not what was asked.
-        (Some(id), _, Some(store)) if matches!(store.get_session(id), Ok(None)) => {
-            anyhow::bail!(
-                "cannot resume: no session {id} in {}",
-                store.dir().display()
-            )
-        }
+        // The id or a unique prefix of it (as `sessions list` shows them). Refuse before
+        // anything is sent: continuing in an empty session is not what was asked.
+        (Some(id), _, Some(store)) => Some(
+            crate::sessions_cmd::resolve(store, id)
+                .with_context(|| format!("cannot resume in {}", store.dir().display()))?
+                .id,
+        ),
         (Some(id), _, _) => Some(id.clone()),
         (None, true, Some(store)) => store
             .last_session()

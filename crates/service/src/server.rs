@@ -203,7 +203,20 @@ impl Shared {
             let mut hubs = lock(&self.hubs);
             hubs.retain(|h| !h.done());
             let found = match &session {
-                Some(id) => hubs.iter().find(|h| h.session().as_ref() == Some(id)),
+                // The id or a prefix of it, as `service status` and `sessions list` show them.
+                Some(id) => {
+                    let open: Vec<&Arc<Hub>> = hubs
+                        .iter()
+                        .filter(|h| h.session().is_some_and(|s| s.starts_with(id.as_str())))
+                        .collect();
+                    if open.len() > 1 {
+                        return Err(format!(
+                            "the id prefix {id:?} matches {} open sessions; give more of the id",
+                            open.len()
+                        ));
+                    }
+                    open.first().copied()
+                }
                 None => hubs
                     .iter()
                     .rev()
